@@ -1,0 +1,40 @@
+/**
+ * Every code a client can see in `errors[].extensions.code`. Clients switch on these, so a code
+ * is never renamed; add new ones instead.
+ */
+export enum ErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  BAD_REQUEST = 'BAD_REQUEST',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  TENANT_NOT_FOUND = 'TENANT_NOT_FOUND',
+  TENANT_MISMATCH = 'TENANT_MISMATCH',
+  TENANT_SUSPENDED = 'TENANT_SUSPENDED',
+  TENANT_MAINTENANCE = 'TENANT_MAINTENANCE',
+  TENANT_CONTEXT_REQUIRED = 'TENANT_CONTEXT_REQUIRED',
+  CONFLICT = 'CONFLICT',
+  DATABASE_BUSY = 'DATABASE_BUSY',
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+/** The HTTP status each code answers with when it is the request's only error. */
+export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.TENANT_NOT_FOUND]: 404,
+  [ErrorCode.TENANT_MISMATCH]: 403,
+  [ErrorCode.TENANT_SUSPENDED]: 403,
+  [ErrorCode.TENANT_MAINTENANCE]: 503,
+  [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
+  [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.DATABASE_BUSY]: 503,
+  [ErrorCode.SERVICE_UNAVAILABLE]: 503,
+  [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+};

@@ -1,0 +1,29 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { AppError } from './app-error.js';
+import { ErrorCode } from './error-code.js';
+import { type Logger } from '../infra/logger.js';
+
+/**
+ * Makes Apollo's `formatError`. Two kinds of errors reach a client as they are:
+ * - our AppErrors (they carry an ErrorCode and a message written for clients);
+ * - GraphQLErrors with no original error, which graphql-js and Apollo build from the request
+ *   itself (syntax, validation, variable coercion), so they only describe the client's input.
+ * Everything else is logged with its stack and masked as "Internal server error" plus the
+ * request id, so a client never sees SQL, stack traces or connection strings.
+ */
+export function makeFormatError(logger: Logger, currentRequestId: () => string | undefined) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) return formatted;
+    if (original instanceof GraphQLError && original.originalError === undefined) return formatted;
+    const requestId = currentRequestId();
+    logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error in GraphQL request');
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
+    };
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * makeServer(): Apollo Server 5 on Node's http, plus the plain HTTP routes (health).
+ *
+ * We drive Apollo through `executeHTTPGraphQLRequest` ourselves instead of an integration
+ * package: one small handler, our own body limit and JSON errors, no framework on the hot path.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { type GraphQLSchema } from 'graphql';
+import { type Config } from './config.js';
+import { currentRequestContext, runWithRequestContext, type RequestContext, type ServerServices } from './context/request-context.js';
+import { ErrorCode, makeFormatError } from './errors/index.js';
+import { type Logger } from './infra/logger.js';
+import { readBody, BodyTooLargeError } from './infra/http-body.js';
+
+export type MakeServerOptions = {
+  config: Config;
+  logger: Logger;
+  schema: GraphQLSchema;
+  services: ServerServices;
+};
+
+export type TenantgraphServer = {
+  httpServer: http.Server;
+  apollo: ApolloServer<RequestContext>;
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, drains in-flight requests, stops Apollo. */
+  close(): Promise<void>;
+};
+
+const GRAPHQL_PATH = '/graphql';
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export async function makeServer({ config, logger, schema, services }: MakeServerOptions): Promise<TenantgraphServer> {
+  const httpServer = http.createServer();
+  httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: config.graphql.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: makeFormatError(logger, () => currentRequestContext()?.requestId),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
+      config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+    ],
+    logger,
+  });
+  await apollo.start();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = pickRequestId(req);
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (url.pathname === GRAPHQL_PATH) {
+        await handleGraphQL(req, res, url, requestId);
+      } else if (url.pathname === '/health/live' && isRead(req)) {
+        sendJson(res, 200, { status: 'ok' });
+      } else if (url.pathname === '/health/ready' && isRead(req)) {
+        const readiness = await services.readiness();
+        sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+      } else {
+        sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
+      }
+    } catch (error) {
+      logger.error({ err: error, requestId }, 'unhandled error in HTTP handler');
+      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
+      else res.destroy();
+    }
+  };
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    let body: unknown;
+    try {
+      body = await readGraphQLBody(req, config.http.bodyLimitBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, requestId);
+      }
+      if (error instanceof SyntaxError) {
+        return sendGraphQLError(res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', requestId);
+      }
+      throw error;
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const context: RequestContext = { requestId, logger: logger.child({ requestId }), services };
+    const response = await runWithRequestContext(context, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+        context: async () => context,
+      }),
+    );
+    await writeResponse(res, response);
+  }
+
+  httpServer.on('request', (req, res) => void handle(req, res));
+
+  return {
+    httpServer,
+    apollo,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          httpServer.off('listening', onListening);
+          reject(
+            error.code === 'EADDRINUSE'
+              ? new Error(`Port ${port} is already in use. Stop the other process or set PORT to a free port.`, { cause: error })
+              : error,
+          );
+        };
+        const onListening = () => {
+          httpServer.off('error', onError);
+          resolve((httpServer.address() as AddressInfo).port);
+        };
+        httpServer.once('error', onError);
+        httpServer.once('listening', onListening);
+        httpServer.listen(port, host);
+      }),
+    // apollo.stop() runs the drain plugin: stop accepting, wait for in-flight requests, close.
+    close: () => apollo.stop(),
+  };
+}
+
+/** JSON bodies are parsed here; other content types go to Apollo as text so it can refuse them. */
+async function readGraphQLBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const raw = await readBody(req, limit);
+  const type = req.headers['content-type'] ?? '';
+  if (/^application\/(graphql-response\+)?json\b/i.test(type) || /\+json\b/i.test(type)) {
+    return raw.length === 0 ? undefined : JSON.parse(raw);
+  }
+  return raw;
+}
+
+async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse) {
+  res.statusCode = response.status ?? 200;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+function pickRequestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function isRead(req: IncomingMessage) {
+  return req.method === 'GET' || req.method === 'HEAD';
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify(body));
+}
+
+function sendGraphQLError(res: ServerResponse, status: number, code: ErrorCode, message: string, requestId: string) {
+  sendJson(res, status, { errors: [{ message, extensions: { code, requestId } }] });
+}

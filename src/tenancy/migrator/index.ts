@@ -1,0 +1,11 @@
+export { loadMigrationFiles, checksumOf, type MigrationFile } from './migration-files.js';
+export { MigrationError, MigrationChecksumError, MigrationFailedError } from './migration-errors.js';
+export {
+  migrate,
+  readMigrationStatus,
+  assertHistoryMatches,
+  MIGRATIONS_TABLE,
+  type MigrationTarget,
+  type MigrationStatus,
+  type MigrateResult,
+} from './migrator.js';
