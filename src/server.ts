@@ -44,6 +44,8 @@ export async function makeServer({ config, logger, schema, services }: MakeServe
     schema,
     introspection: config.graphql.introspection,
     csrfPrevention: true,
+    // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: makeFormatError(logger, () => currentRequestContext()?.requestId),
     plugins: [

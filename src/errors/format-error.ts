@@ -1,5 +1,4 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError } from './app-error.js';
 import { ErrorCode } from './error-code.js';
 import { type Logger } from '../infra/logger.js';
@@ -14,7 +13,7 @@ import { type Logger } from '../infra/logger.js';
  */
 export function makeFormatError(logger: Logger, currentRequestId: () => string | undefined) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = innermost(error);
     if (original instanceof AppError) return formatted;
     if (original instanceof GraphQLError && original.originalError === undefined) return formatted;
     const requestId = currentRequestId();
@@ -26,4 +25,13 @@ export function makeFormatError(logger: Logger, currentRequestId: () => string |
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
     };
   };
+}
+
+/** graphql-js wraps what a resolver threw (sometimes twice); the innermost error is the real one. */
+function innermost(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError !== undefined && !(current instanceof AppError)) {
+    current = current.originalError;
+  }
+  return current;
 }

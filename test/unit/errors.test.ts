@@ -1,0 +1,46 @@
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { AppError, ErrorCode, makeFormatError } from '../../src/errors/index.js';
+import { makeLogger } from '../../src/infra/logger.js';
+
+const logged: unknown[] = [];
+const logger = makeLogger('silent');
+logger.error = ((obj: unknown) => void logged.push(obj)) as never;
+const format = makeFormatError(logger, () => 'req-1');
+
+describe('AppError', () => {
+  it('carries its code and HTTP status in extensions', () => {
+    const error = new AppError(ErrorCode.TENANT_MAINTENANCE, 'down', { headers: { 'Retry-After': '60' } });
+    expect(error.extensions.code).toBe('TENANT_MAINTENANCE');
+    expect((error.extensions.http as { status: number }).status).toBe(503);
+  });
+});
+
+describe('formatError', () => {
+  it('passes our errors through unchanged', () => {
+    const error = new AppError(ErrorCode.NOT_FOUND, 'Patient not found');
+    const wrapped = new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
+    expect(format({ message: 'Patient not found', extensions: { code: 'NOT_FOUND' } }, wrapped)).toEqual({
+      message: 'Patient not found',
+      extensions: { code: 'NOT_FOUND' },
+    });
+  });
+
+  it('passes errors graphql-js built from the request (validation, syntax)', () => {
+    const error = new GraphQLError('Cannot query field "x" on type "Query".', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(format({ message: error.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }, error).message).toBe(error.message);
+  });
+
+  it('masks anything unexpected, with the request id, and logs the original', () => {
+    const leak = new Error('connect ECONNREFUSED postgres://admin:secret@10.0.0.1/central');
+    const wrapped = new GraphQLError(leak.message, { originalError: leak, path: ['patients'] });
+    const formatted = format({ message: leak.message, path: ['patients'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, wrapped);
+    expect(formatted).toEqual({
+      message: 'Internal server error',
+      path: ['patients'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-1' },
+    });
+    expect(JSON.stringify(formatted)).not.toContain('secret');
+    expect(logged).toHaveLength(1);
+  });
+});
