@@ -40,6 +40,22 @@ const redisUrl = z.string().refine((value) => {
   }
 }, 'expected a URL like redis://127.0.0.1:6379');
 
+/** Identification strategies, in their default order. */
+export const IDENTIFIER_NAMES = ['token', 'domain', 'subdomain', 'header'] as const;
+export type IdentifierName = (typeof IDENTIFIER_NAMES)[number];
+
+const hostname = z
+  .string()
+  .transform((value) => value.trim().toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9.:-]{1,253}$/, 'expected a host name like example.com'));
+
+const hostList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[a-z0-9.:-]{1,253}$/, 'expected comma-separated host names')));
+
+const storagePrefix = z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'expected lower-case letters, digits and _ (at most 16), starting with a letter');
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(4000),
@@ -54,6 +70,31 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   CENTRAL_DB_POOL_MAX: positiveInt.default(10),
+  // Tenancy
+  TENANT_IDENTIFIERS: z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(IDENTIFIER_NAMES, { message: `expected a comma-separated list of ${IDENTIFIER_NAMES.join(', ')}` })).min(1, 'expected at least one identifier'))
+    .default([...IDENTIFIER_NAMES]),
+  CENTRAL_DOMAINS: hostList.default(['localhost', '127.0.0.1', '::1']),
+  CENTRAL_DOMAIN: hostname.default('localhost'),
+  TENANT_CACHE_TTL_MS: positiveInt.default(30_000),
+  TENANT_CACHE_MAX: positiveInt.default(10_000),
+  TENANT_DATABASE_PREFIX: storagePrefix.default('tenant_'),
+  TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
+  DEMO_DATA: booleanFromEnv.default(true),
+  // Tokens
+  JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
+  JWT_KEY_ID: z.string().min(1).default('k1'),
+  JWT_ISSUER: z.string().min(1).default('tenantgraph'),
+  JWT_AUDIENCE: z.string().min(1).default('tenantgraph-api'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
+  // Client registry (DESIGN §3)
+  DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
+  DB_POOL_MAX: positiveInt.default(5),
+  DB_MAX_CONNECTIONS: positiveInt.default(80),
+  DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
+  DB_IDLE_TTL_MS: positiveInt.default(60_000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -70,6 +111,34 @@ export type Config = Readonly<{
   >;
   redisUrl: string | undefined;
   migrateOnStart: boolean;
+  tenancy: Readonly<{
+    identifiers: readonly IdentifierName[];
+    centralDomains: readonly string[];
+    /** Tenants are also reached at `<slug>.<centralDomain>`. */
+    centralDomain: string;
+    cacheTtlMs: number;
+    cacheMax: number;
+    /** Prefix of tenant database and schema names. */
+    storagePrefix: string;
+    /** Database holding SCHEMA-isolated tenants, on the central server. */
+    sharedTenantsDatabase: string;
+    demoData: boolean;
+  }>;
+  jwt: Readonly<{
+    /** Unset outside production: a development secret is kept in `.data/dev-jwt-secret`. */
+    secret: string | undefined;
+    keyId: string;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+  }>;
+  registry: Readonly<{
+    maxClients: number;
+    poolMax: number;
+    maxConnections: number;
+    acquireTimeoutMs: number;
+    idleTtlMs: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -96,6 +165,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) throw new ConfigError(formatConfigError(result.error.issues, cleaned));
   const e = result.data;
   const isProduction = e.NODE_ENV === 'production';
+  if (isProduction && !e.JWT_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration: JWT_SECRET: required when NODE_ENV=production. Fix JWT_SECRET in the environment or .env (at least 32 random characters, e.g. `openssl rand -base64 48`).',
+    );
+  }
   const introspection = e.GRAPHQL_INTROSPECTION ?? !isProduction;
   return deepFreeze({
     env: e.NODE_ENV,
@@ -108,6 +182,30 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'embedded', port: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_PG_DATA_DIR, centralPoolMax: e.CENTRAL_DB_POOL_MAX },
     redisUrl: e.REDIS_URL,
     migrateOnStart: e.MIGRATE_ON_START,
+    tenancy: {
+      identifiers: e.TENANT_IDENTIFIERS,
+      centralDomains: e.CENTRAL_DOMAINS,
+      centralDomain: e.CENTRAL_DOMAIN,
+      cacheTtlMs: e.TENANT_CACHE_TTL_MS,
+      cacheMax: e.TENANT_CACHE_MAX,
+      storagePrefix: e.TENANT_DATABASE_PREFIX,
+      sharedTenantsDatabase: e.TENANTS_SHARED_DATABASE,
+      demoData: e.DEMO_DATA,
+    },
+    jwt: {
+      secret: e.JWT_SECRET,
+      keyId: e.JWT_KEY_ID,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    registry: {
+      maxClients: e.DB_REGISTRY_MAX_CLIENTS,
+      poolMax: e.DB_POOL_MAX,
+      maxConnections: e.DB_MAX_CONNECTIONS,
+      acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+      idleTtlMs: e.DB_IDLE_TTL_MS,
+    },
   } satisfies Config);
 }
 

@@ -1,0 +1,59 @@
+/**
+ * Contracts of the client registry (DESIGN §3). The registry hands out Prisma clients per
+ * (server, database, schema, kind), sharing one pg.Pool per (server, database), under a global
+ * connection budget.
+ */
+import type pg from 'pg';
+
+/** Where a client connects. Built only from validated keys (see src/tenancy/storage-names.ts). */
+export type ConnectionTarget = {
+  /** Any postgres:// URL of the server; its database path is replaced by `database`. */
+  serverUrl: string;
+  database: string;
+  /** Schema every query of the client is qualified with (PrismaPg `schema` option). */
+  schema: string;
+};
+
+/** Something the registry can close when it evicts it (a PrismaClient). */
+export type DisposableClient = { $disconnect(): Promise<void> };
+
+/** Builds a client of one kind on a shared pool for one schema. */
+export type ClientFactory<C extends DisposableClient> = (pool: pg.Pool, schema: string) => C;
+
+/** A client in use. `release()` must be called once when the caller is done (end of request). */
+export type Lease<C> = { client: C; release(): void };
+
+export type RegistryLimits = {
+  /** Most Prisma clients kept (LRU). Default DB_REGISTRY_MAX_CLIENTS = 1000. */
+  maxClients: number;
+  /** Most connections of one pool. Default DB_POOL_MAX = 5. */
+  poolMax: number;
+  /** Most connections of all registry pools together; never exceeded. Default DB_MAX_CONNECTIONS = 80. */
+  maxConnections: number;
+  /** How long a query waits for a connection slot before failing with DATABASE_BUSY. Default 5000. */
+  acquireTimeoutMs: number;
+  /** Pools (and their clients) unused this long are closed. Default 60000. */
+  idleTtlMs: number;
+};
+
+export type RegistryMetrics = {
+  clientHits: number;
+  clientMisses: number;
+  clientEvictions: number;
+  poolEvictions: number;
+  openPools: number;
+  openClients: number;
+  /** Physical connections open now (all registry pools). */
+  connections: number;
+  /** Highest `connections` ever seen. */
+  peakConnections: number;
+  /** Times a connection had to wait for a budget slot. */
+  budgetWaits: number;
+  /** Times a wait ended in DATABASE_BUSY. */
+  busyErrors: number;
+  /** SQL statements sent through registry pools (for N+1 tests). */
+  queries: number;
+};
+
+/** Marker carried in the message of the error a query gets when no slot frees in time. */
+export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';
