@@ -1,20 +1,27 @@
 /**
- * Assembles a running tenantgraph: central database (embedded or external), migrations, schema,
- * HTTP server. main.ts adds signals and exit codes; tests call this with port 0.
+ * Assembles a running tenantgraph: central database (embedded or external), migrations, Redis,
+ * tenancy (registry, directory, storage), demo data, schema, HTTP server. main.ts adds signals and
+ * exit codes; tests call this with port 0.
  */
 import { type Config } from './config.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
 import { makeReadinessCheck } from './infra/readiness.js';
+import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
+import { seedDemoData } from './tenancy/demo-data.js';
+import { makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { migrate } from './tenancy/migrator/index.js';
+import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
 import { version } from './version.js';
 
 export type RunningApp = {
   server: TenantgraphServer;
   central: CentralDatabase;
+  tenancy: Tenancy;
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -34,18 +41,43 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       logger.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'central migrations current');
     }
 
+    let redis: RedisClient | undefined;
+    if (config.redisUrl) {
+      redis = openRedis(config.redisUrl, logger);
+      releasers.add('redis', () => closeRedis(redis!));
+    } else {
+      logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
+    }
+
+    const tenancy = await createTenancy({ config, logger, central, redis });
+    releasers.add('tenancy', () => tenancy.close());
+
+    if (config.tenancy.demoData) {
+      const demo = await seedDemoData(tenancy);
+      if (demo.created) {
+        logger.info(
+          { clinics: demo.clinics },
+          'Created demo data (DEMO_DATA=false turns this off). For Sandbox: `npx tenantgraph token --tenant demo-clinic-a --role admin`, then send the header Authorization: Bearer <token>',
+        );
+      }
+    }
+
     const schema = await makeSchema();
     const server = await makeServer({
       config,
       logger,
       schema,
-      services: { version, readiness: makeReadinessCheck(central.pool, centralTarget) },
+      context: {
+        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
+        identifiers: makeIdentifiers(config.tenancy),
+        tokens: await loadAccessTokenKeys(config),
+      },
     });
     releasers.add('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;

@@ -1,12 +1,37 @@
 import 'reflect-metadata';
 import { type GraphQLSchema } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
+import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
+import { permissions } from './permissions/permissions.js';
+import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
+import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { PatientResolver } from './resolvers/patient/patient.resolver.js';
+import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
+import { TenantResolver } from './resolvers/tenant/tenant.resolver.js';
+import { VisitResolver } from './resolvers/visit/visit.resolver.js';
+import './resolvers/common/tenant-level.enum.js';
 
-/** The executable schema: type-graphql resolvers, then directive transformers and shield. */
-export async function makeSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
-    resolvers: [ServerInfoResolver],
+/** The schema as clients see it (with the @tenantLevel directive), before permissions. */
+export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
+  const built = await buildSchema({
+    resolvers: [
+      ServerInfoResolver,
+      TenantResolver,
+      CatalogResolver,
+      PractitionerResolver,
+      PatientResolver,
+      VisitResolver,
+      InvoiceResolver,
+      InvoiceLineResolver,
+    ],
     validate: false,
   });
+  return applyTenantLevelDirective(withTenantLevelDirective(built));
+}
+
+/** The executable schema: resolvers, @tenantLevel transformer, then graphql-shield. */
+export async function makeSchema(): Promise<GraphQLSchema> {
+  return applyMiddleware(await makeSchemaDefinition(), permissions);
 }

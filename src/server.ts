@@ -13,7 +13,8 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
-import { currentRequestContext, runWithRequestContext, type RequestContext, type ServerServices } from './context/request-context.js';
+import { createRequestContext, type ContextDependencies } from './context/create-context.js';
+import { currentRequestId, runWithRequestState, type RequestContext, type RequestState } from './context/request-context.js';
 import { ErrorCode, makeFormatError } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
 import { readBody, BodyTooLargeError } from './infra/http-body.js';
@@ -22,7 +23,7 @@ export type MakeServerOptions = {
   config: Config;
   logger: Logger;
   schema: GraphQLSchema;
-  services: ServerServices;
+  context: ContextDependencies;
 };
 
 export type TenantgraphServer = {
@@ -37,7 +38,7 @@ export type TenantgraphServer = {
 const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, services }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps }: MakeServerOptions): Promise<TenantgraphServer> {
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
   const apollo = new ApolloServer<RequestContext>({
@@ -47,7 +48,7 @@ export async function makeServer({ config, logger, schema, services }: MakeServe
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    formatError: makeFormatError(logger, () => currentRequestContext()?.requestId),
+    formatError: makeFormatError(logger, currentRequestId),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
@@ -66,7 +67,7 @@ export async function makeServer({ config, logger, schema, services }: MakeServe
       } else if (url.pathname === '/health/live' && isRead(req)) {
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
-        const readiness = await services.readiness();
+        const readiness = await contextDeps.services.readiness();
         sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
       } else {
         sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
@@ -95,14 +96,22 @@ export async function makeServer({ config, logger, schema, services }: MakeServe
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const context: RequestContext = { requestId, logger: logger.child({ requestId }), services };
-    const response = await runWithRequestContext(context, () =>
-      apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-        context: async () => context,
-      }),
-    );
-    await writeResponse(res, response);
+    const state: RequestState = { requestId, context: undefined };
+    try {
+      const response = await runWithRequestState(state, () =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+          context: async () => {
+            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger: logger.child({ requestId }) });
+            return state.context;
+          },
+        }),
+      );
+      await writeResponse(res, response);
+    } finally {
+      // The response is complete: the request's database leases go back to the registry.
+      state.context?.db.release();
+    }
   }
 
   httpServer.on('request', (req, res) => void handle(req, res));

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { version } from '../version.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerTokenCommand } from './token.command.js';
 
 const program = new Command()
   .name('tenantgraph')
@@ -14,5 +15,6 @@ const program = new Command()
   .showHelpAfterError();
 
 registerMigrateCommand(program);
+registerTokenCommand(program);
 
 await program.parseAsync(process.argv);

@@ -57,3 +57,26 @@ export type RegistryMetrics = {
 
 /** Marker carried in the message of the error a query gets when no slot frees in time. */
 export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';
+
+/** Client factories by kind, e.g. `{ tenant: (pool, schema) => new PrismaClient(...) }`. */
+export type ClientFactories = Record<string, ClientFactory<DisposableClient>>;
+
+export type ClientRegistryOptions<F extends ClientFactories> = {
+  factories: F;
+  limits: RegistryLimits;
+  /** pg `application_name` of every registry connection. Default `'tenantgraph:tenant'`. */
+  applicationName?: string;
+  /** Errors of idle connections and of closing clients. Default: ignored (the next query reports the problem). */
+  onPoolError?: (error: Error) => void;
+};
+
+export type ClientRegistry<F extends ClientFactories> = {
+  /**
+   * The client of `kind` for `target`, created on first use. Synchronous and allocation-light:
+   * it runs on every request. Call `release()` on the lease when the request is done.
+   */
+  lease<K extends keyof F>(target: ConnectionTarget, kind: K): Lease<ReturnType<F[K]>>;
+  metrics(): RegistryMetrics;
+  /** Disconnects every client and ends every pool, leased or not. Safe to call twice. */
+  close(): Promise<void>;
+};

@@ -1,0 +1,98 @@
+/**
+ * A request's database handles, one per level, created on first use and released when the
+ * request ends. Each handle is a Prisma client the registry leased for exactly this request's
+ * tenant: there is no shared "current tenant" client to switch (DESIGN §6).
+ */
+import { AppError, ErrorCode } from '../errors/index.js';
+import { type CentralPrisma } from '../infra/central-database.js';
+import { type IdentifiedScope, type TenantRecord } from '../tenancy/identification/identification-types.js';
+import { type AppClient, type ClusterClient, type GroupClient, type TenantClient, type LevelClientKind, type levelClientFactories } from '../tenancy/level-clients.js';
+import { type Lease } from '../tenancy/registry/registry-types.js';
+import { type ClusterModule } from '../tenancy/storage-names.js';
+import { type Tenancy } from '../tenancy/tenancy.js';
+
+export type DataLevel = 'CENTRAL' | 'APP' | 'CENTRAL_TENANT' | 'TENANT';
+
+export class RequestDatabases {
+  private leases: Lease<unknown>[] | undefined;
+  private readonly byKey = new Map<string, unknown>();
+
+  constructor(
+    private readonly tenancy: Tenancy,
+    private readonly scope: IdentifiedScope,
+  ) {}
+
+  central(): CentralPrisma {
+    return this.tenancy.centralPrisma;
+  }
+
+  app(): AppClient {
+    if (this.scope.level === 'CENTRAL') throw missing('APP', this.scope.level);
+    return this.leased('app', this.scope.app, this.tenancy.strategyFor(this.scope.app).connectionTarget(this.scope.app).schema);
+  }
+
+  group(): GroupClient {
+    if (this.scope.level !== 'CENTRAL_TENANT' && this.scope.level !== 'TENANT') throw missing('CENTRAL_TENANT', this.scope.level);
+    return this.leased('group', this.scope.group, this.tenancy.strategyFor(this.scope.group).connectionTarget(this.scope.group).schema);
+  }
+
+  tenant(): TenantClient {
+    const tenant = this.tenantRecord();
+    return this.leased('tenant', tenant, this.tenancy.strategyFor(tenant).connectionTarget(tenant).schema);
+  }
+
+  /** A cluster schema of the request's tenant, e.g. ('emr', 2026) → emr_2026. Validates the year. */
+  cluster(module: ClusterModule, year: number): ClusterClient {
+    const tenant = this.tenantRecord();
+    return this.leased('cluster', tenant, this.tenancy.naming.clusterSchema(tenant, module, year));
+  }
+
+  /** The handle for a level, as the @tenantLevel directive hands it to resolvers. */
+  forLevel(level: DataLevel): CentralPrisma | AppClient | GroupClient | TenantClient {
+    switch (level) {
+      case 'CENTRAL':
+        return this.central();
+      case 'APP':
+        return this.app();
+      case 'CENTRAL_TENANT':
+        return this.group();
+      case 'TENANT':
+        return this.tenant();
+      default: {
+        const unreachable: never = level;
+        throw new Error(`unknown level ${String(unreachable)}`);
+      }
+    }
+  }
+
+  tenantRecord(): TenantRecord {
+    if (this.scope.level !== 'TENANT') throw missing('TENANT', this.scope.level);
+    return this.scope.tenant;
+  }
+
+  /** Returns every lease to the registry. Called once when the response is sent. */
+  release(): void {
+    const leases = this.leases;
+    this.leases = undefined;
+    this.byKey.clear();
+    if (leases) for (const lease of leases) lease.release();
+  }
+
+  private leased<K extends LevelClientKind>(kind: K, record: TenantRecord, schema: string): ReturnType<(typeof levelClientFactories)[K]> {
+    const key = `${kind}:${record.id}:${schema}`;
+    const cached = this.byKey.get(key);
+    if (cached) return cached as never;
+    const strategy = this.tenancy.strategyFor(record);
+    const target = { ...strategy.connectionTarget(record), schema };
+    const lease = this.tenancy.registry.lease(target, kind);
+    (this.leases ??= []).push(lease);
+    this.byKey.set(key, lease.client);
+    return lease.client as never;
+  }
+}
+
+function missing(level: DataLevel, have: string): AppError {
+  return new AppError(ErrorCode.TENANT_CONTEXT_REQUIRED, `This needs a ${level} context; the request has a ${have} context`, {
+    details: { requiredLevel: level, contextLevel: have },
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Who may do what: one explicit rule for every root field and every object type
+ * (test/unit/permissions.test.ts fails when one is missing). Anything not listed is denied.
+ */
+import { allow, and, deny, or, shield } from 'graphql-shield';
+import { AppError, ErrorCode } from '../errors/index.js';
+import {
+  hasAbility,
+  isAncestorAdmin,
+  isAuthenticated,
+  isScopeAdmin,
+  isScopeMember,
+  isSystemAdmin,
+  isTenantWritable,
+  moduleEnabled,
+} from './rules.js';
+
+/** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
+const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
+/** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
+const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
+
+export const ruleTree = {
+  Query: {
+    health: allow,
+    serverInfo: allow,
+    me: allow,
+    currentTenant: allow,
+    tenants: canAdministerTenants,
+    tenant: canAdministerTenants,
+    catalogItems: canAccessScope,
+    practitioners: canAccessScope,
+    patients: and(canAccessScope, hasAbility('patients:read')),
+    patient: and(canAccessScope, hasAbility('patients:read')),
+    visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
+    invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
+  },
+  Mutation: {
+    createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
+    updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
+    recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
+    createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
+  },
+  // Object types are reached only through the root fields above, which did the checking.
+  Health: allow,
+  ServerInfo: allow,
+  Me: allow,
+  CurrentTenant: allow,
+  Tenant: allow,
+  TenantDomain: allow,
+  TenantConnection: allow,
+  TenantEdge: allow,
+  PageInfo: allow,
+  CatalogItem: allow,
+  Practitioner: allow,
+  Patient: { '*': allow, visits: moduleEnabled('emr'), invoices: moduleEnabled('pos') },
+  PatientConnection: allow,
+  PatientEdge: allow,
+  Visit: allow,
+  Invoice: allow,
+  InvoiceLine: allow,
+};
+
+export const permissions = shield(ruleTree, {
+  fallbackRule: deny,
+  allowExternalErrors: true,
+  fallbackError: () => new AppError(ErrorCode.FORBIDDEN, 'You are not allowed to do this'),
+});

@@ -1,0 +1,90 @@
+/**
+ * graphql-shield rules. Each answers one question about the request's principal and scope;
+ * the rule map (permissions.ts) combines them per field. `cache: 'contextual'` evaluates a rule
+ * once per request, since none depends on parent or arguments.
+ */
+import { rule } from 'graphql-shield';
+import { type RequestContext } from '../context/request-context.js';
+import { AppError, ErrorCode } from '../errors/index.js';
+import { chainTarget, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/identification/identification-types.js';
+import { type ClusterModule } from '../tenancy/storage-names.js';
+
+const user = (context: RequestContext): UserPrincipal | undefined => (context.principal.kind === 'user' ? context.principal : undefined);
+
+export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) =>
+  user(context) ? true : new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in or send a bearer token'),
+);
+
+export const isSystemAdmin = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => user(context)?.isSystemAdmin === true);
+
+/** An admin of an ancestor of the scope's target (e.g. of the group that owns this clinic). */
+export const isAncestorAdmin = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  const principal = user(context);
+  if (!principal?.tenantId || !principal.roles.includes(TENANT_ADMIN_ROLE) || context.scope.level === 'CENTRAL') return false;
+  const scope = context.scope;
+  const ancestors = scope.level === 'TENANT' ? [scope.app.id, scope.group.id] : scope.level === 'CENTRAL_TENANT' ? [scope.app.id] : [];
+  return ancestors.includes(principal.tenantId);
+});
+
+/** The principal's token was issued for the scope's target itself. */
+export const isScopeMember = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  const principal = user(context);
+  return principal !== undefined && context.scope.level !== 'CENTRAL' && principal.tenantId === chainTarget(context.scope).id;
+});
+
+export const isScopeAdmin = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  const principal = user(context);
+  return (
+    principal !== undefined &&
+    context.scope.level !== 'CENTRAL' &&
+    principal.tenantId === chainTarget(context.scope).id &&
+    principal.roles.includes(TENANT_ADMIN_ROLE)
+  );
+});
+
+/** The token carries an ability (`patients:write`), or a wildcard for its area (`patients:*`, `*`). */
+export const hasAbility = memoizeByName((ability: string) =>
+  rule(`hasAbility:${ability}`, { cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+    const principal = user(context);
+    if (!principal) return false;
+    if (principal.isSystemAdmin || principal.roles.includes(TENANT_ADMIN_ROLE)) return true;
+    const area = ability.split(':')[0];
+    return principal.abilities.some((held) => held === ability || held === '*' || held === `${area}:*`);
+  }),
+);
+
+/**
+ * The tenant's plan enables a cluster module. A tenant without a plan has every module (the
+ * demo data and self-hosted installs); plans list theirs in `plans.modules`.
+ */
+export const moduleEnabled = memoizeByName((module: ClusterModule) =>
+  rule(`moduleEnabled:${module}`, { cache: 'contextual' })(async (_parent, _args, context: RequestContext) => {
+    if (context.scope.level !== 'TENANT') return false;
+    const modules = await context.services.tenancy.planModules(context.scope.tenant.id);
+    return modules === 'all' || modules.includes(module)
+      ? true
+      : new AppError(ErrorCode.FORBIDDEN, `The ${module.toUpperCase()} module is not part of this tenant's plan`);
+  }),
+);
+
+/** Writes need an active tenant; suspended tenants (reachable by admins) and maintenance are read-only. */
+export const isTenantWritable = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  if (context.scope.level === 'CENTRAL') return true;
+  const target = chainTarget(context.scope);
+  if (target.status !== 'ACTIVE') return new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended: it is read-only');
+  if (target.maintenance) return new AppError(ErrorCode.TENANT_MAINTENANCE, 'This tenant is in maintenance: it is read-only', { headers: { 'Retry-After': '60' } });
+  return true;
+});
+
+/** graphql-shield wants one rule instance per name, so parameterised rules are made once per argument. */
+function memoizeByName<A extends string, R>(make: (arg: A) => R): (arg: A) => R {
+  const made = new Map<A, R>();
+  return (arg) => {
+    let value = made.get(arg);
+    if (value === undefined) {
+      value = make(arg);
+      made.set(arg, value);
+    }
+    return value;
+  };
+}

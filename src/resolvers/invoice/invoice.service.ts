@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
+import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { isUuid } from '../common/prisma-errors.js';
+import { catalogItemLoader } from '../catalog/catalog.service.js';
+import { getPatient } from '../patient/patient.service.js';
+import { assertCluster } from '../visit/visit.service.js';
+import { type CreateInvoiceInput, type Invoice } from './invoice.type.js';
+
+export async function listInvoices(context: RequestContext, year: number, patientId?: string | null): Promise<Invoice[]> {
+  await assertCluster(context, 'pos', year);
+  if (patientId && !isUuid(patientId)) return [];
+  return context.db.cluster('pos', year).invoice.findMany({
+    where: patientId ? { patientId } : {},
+    include: { lines: { orderBy: { id: 'asc' } } },
+    orderBy: [{ issuedAt: 'desc' }, { id: 'asc' }],
+    take: 500,
+  });
+}
+
+/** Invoices (with lines) of many patients in one query per year and request. */
+export function invoicesByPatientLoader(context: RequestContext, year: number): DataLoader<string, Invoice[]> {
+  return requestLoader(context, `pos:${year}:invoicesByPatient`, () =>
+    new DataLoader<string, Invoice[]>(async (patientIds) => {
+      if (!(await context.services.tenancy.clusterExists(context.db.tenantRecord(), 'pos', year))) return patientIds.map(() => []);
+      const rows = await context.db.cluster('pos', year).invoice.findMany({
+        where: { patientId: { in: [...patientIds] } },
+        include: { lines: { orderBy: { id: 'asc' } } },
+        orderBy: [{ issuedAt: 'desc' }, { id: 'asc' }],
+      });
+      const byPatient = new Map<string, Invoice[]>();
+      for (const row of rows) byPatient.set(row.patientId, [...(byPatient.get(row.patientId) ?? []), row]);
+      return patientIds.map((id) => byPatient.get(id) ?? []);
+    }),
+  );
+}
+
+/** Prices come from the app's catalog at the time of invoicing; the total is computed here. */
+export async function createInvoice(context: RequestContext, input: CreateInvoiceInput): Promise<Invoice> {
+  const issuedAt = input.issuedAt ?? new Date();
+  const year = issuedAt.getUTCFullYear();
+  if (input.lines.length === 0 || input.lines.length > 100) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'An invoice has 1 to 100 lines', { details: { field: 'lines' } });
+  }
+  for (const line of input.lines) {
+    if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > 10_000) {
+      throw new AppError(ErrorCode.BAD_USER_INPUT, 'quantity must be a whole number from 1 to 10000', { details: { field: 'quantity' } });
+    }
+  }
+  await assertCluster(context, 'pos', year);
+  await getPatient(context.db.tenant(), input.patientId);
+  const items = await catalogItemLoader(context).loadMany(input.lines.map((line) => (isUuid(line.catalogItemId) ? line.catalogItemId : '00000000-0000-0000-0000-000000000000')));
+  const lines = input.lines.map((line, index) => {
+    const item = items[index];
+    if (!item || item instanceof Error) throw new AppError(ErrorCode.NOT_FOUND, `Catalog item ${line.catalogItemId} not found`);
+    return { catalogItemId: item.id, quantity: line.quantity, unitPriceCents: item.priceCents };
+  });
+  const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+  return context.db.cluster('pos', year).invoice.create({
+    data: { patientId: input.patientId, issuedAt, totalCents, number: `INV-${year}-${randomBytes(4).toString('hex').toUpperCase()}`, lines: { create: lines } },
+    include: { lines: { orderBy: { id: 'asc' } } },
+  });
+}

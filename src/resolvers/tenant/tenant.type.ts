@@ -1,0 +1,113 @@
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { PageInfo } from '../common/page-info.type.js';
+import { TenantIsolation, TenantLevel, TenantStatus } from '../common/tenant-level.enum.js';
+
+@ObjectType({ description: 'A host name that reaches a tenant.' })
+export class TenantDomain {
+  @Field(() => String)
+  domain!: string;
+
+  @Field(() => Boolean)
+  isPrimary!: boolean;
+
+  @Field(() => Boolean)
+  isVerified!: boolean;
+}
+
+@ObjectType({ description: 'An app, group or tenant of the hierarchy (central data; never credentials).' })
+export class Tenant {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  slug!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => TenantLevel)
+  level!: TenantLevel;
+
+  @Field(() => TenantIsolation, { nullable: true, description: 'TENANT level only.' })
+  isolation!: TenantIsolation | null;
+
+  @Field(() => TenantStatus)
+  status!: TenantStatus;
+
+  @Field(() => Boolean)
+  maintenance!: boolean;
+
+  parentId!: string | null;
+}
+
+@ObjectType()
+export class TenantEdge {
+  @Field(() => Tenant)
+  node!: Tenant;
+
+  @Field(() => String)
+  cursor!: string;
+}
+
+@ObjectType({ description: 'Tenants ordered by slug.' })
+export class TenantConnection {
+  @Field(() => [TenantEdge])
+  edges!: TenantEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@InputType()
+export class TenantFilter {
+  @Field(() => TenantLevel, { nullable: true })
+  level?: TenantLevel | null;
+
+  @Field(() => TenantStatus, { nullable: true })
+  status?: TenantStatus | null;
+
+  @Field(() => ID, { nullable: true, description: 'Direct children of this tenant.' })
+  parentId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Part of the slug or name.' })
+  search?: string | null;
+}
+
+@ObjectType({ description: 'Where this request stands in the hierarchy.' })
+export class CurrentTenant {
+  @Field(() => TenantLevel)
+  level!: TenantLevel;
+
+  @Field(() => Tenant, { nullable: true, description: 'The app, group or tenant the request runs in; null at CENTRAL.' })
+  tenant!: Tenant | null;
+
+  @Field(() => Tenant, { nullable: true })
+  app!: Tenant | null;
+
+  @Field(() => Tenant, { nullable: true })
+  group!: Tenant | null;
+}
+
+@ObjectType({ description: 'Who this request runs as.' })
+export class Me {
+  @Field(() => Boolean)
+  authenticated!: boolean;
+
+  @Field(() => String, { nullable: true })
+  subject!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The tenant the token was issued for.' })
+  tenantId!: string | null;
+
+  @Field(() => [String])
+  roles!: string[];
+
+  @Field(() => [String])
+  abilities!: string[];
+
+  @Field(() => Boolean)
+  isSystemAdmin!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Set while an administrator impersonates this user.' })
+  impersonatorId!: string | null;
+}

@@ -1,0 +1,69 @@
+import DataLoader from 'dataloader';
+import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { type ClusterModule } from '../../tenancy/storage-names.js';
+import { isUuid } from '../common/prisma-errors.js';
+import { getPatient } from '../patient/patient.service.js';
+import { type RecordVisitInput, type Visit } from './visit.type.js';
+
+/** Refuses a year whose cluster schema this tenant does not have (instead of a SQL error). */
+export async function assertCluster(context: RequestContext, module: ClusterModule, year: number): Promise<void> {
+  const tenant = context.db.tenantRecord();
+  if (!(await context.services.tenancy.clusterExists(tenant, module, year))) {
+    throw new AppError(ErrorCode.NOT_FOUND, `This tenant has no ${module.toUpperCase()} data for ${year}`, { details: { module, year } });
+  }
+}
+
+export async function listVisits(context: RequestContext, year: number, patientId?: string | null): Promise<Visit[]> {
+  await assertCluster(context, 'emr', year);
+  if (patientId && !isUuid(patientId)) return [];
+  return context.db.cluster('emr', year).visit.findMany({
+    where: patientId ? { patientId } : {},
+    orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
+    take: 500,
+  });
+}
+
+/** Visits of many patients in one query per year and request. */
+export function visitsByPatientLoader(context: RequestContext, year: number): DataLoader<string, Visit[]> {
+  return requestLoader(context, `emr:${year}:visitsByPatient`, () =>
+    new DataLoader<string, Visit[]>(async (patientIds) => {
+      if (!(await context.services.tenancy.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
+      const rows = await context.db.cluster('emr', year).visit.findMany({
+        where: { patientId: { in: [...patientIds] } },
+        orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
+      });
+      const byPatient = new Map<string, Visit[]>();
+      for (const row of rows) {
+        const list = byPatient.get(row.patientId) ?? [];
+        list.push(row);
+        byPatient.set(row.patientId, list);
+      }
+      return patientIds.map((id) => byPatient.get(id) ?? []);
+    }),
+  );
+}
+
+export async function recordVisit(context: RequestContext, input: RecordVisitInput): Promise<Visit> {
+  const visitedAt = input.visitedAt ?? new Date();
+  if (Number.isNaN(visitedAt.getTime())) throw new AppError(ErrorCode.BAD_USER_INPUT, 'visitedAt is not a date', { details: { field: 'visitedAt' } });
+  const year = visitedAt.getUTCFullYear();
+  await assertCluster(context, 'emr', year);
+  await getPatient(context.db.tenant(), input.patientId);
+  if (input.practitionerId) {
+    const found = isUuid(input.practitionerId) ? await context.db.group().practitioner.findUnique({ where: { id: input.practitionerId } }) : null;
+    if (!found) throw new AppError(ErrorCode.NOT_FOUND, 'Practitioner not found');
+  }
+  for (const field of ['reason', 'notes'] as const) {
+    if ((input[field]?.length ?? 0) > 2000) throw new AppError(ErrorCode.BAD_USER_INPUT, `${field} is at most 2000 characters`, { details: { field } });
+  }
+  return context.db.cluster('emr', year).visit.create({
+    data: {
+      patientId: input.patientId,
+      practitionerId: input.practitionerId ?? null,
+      visitedAt,
+      reason: input.reason ?? null,
+      notes: input.notes ?? null,
+    },
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * JWT access tokens: HS256 under one shared secret, with a key id, issuer, audience and expiry.
+ * Only HS256 is accepted; `alg: none`, other algorithms, a wrong `kid`, `iss` or `aud`, a bad
+ * signature and an expired token are all UNAUTHENTICATED.
+ */
+import { randomUUID, webcrypto } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { type Config } from '../../config.js';
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { userPrincipal, UUID_PATTERN, type UserPrincipal } from './identification-types.js';
+
+const ALGORITHM = 'HS256';
+
+/** What signs and checks access tokens. Build with `loadAccessTokenKeys` (or `makeAccessTokenKeys`). */
+export type AccessTokenKeys = Readonly<{
+  key: webcrypto.CryptoKey;
+  keyId: string;
+  issuer: string;
+  audience: string;
+  /** Lifetime of minted tokens unless a mint says otherwise. Default ACCESS_TOKEN_TTL_SECONDS = 3600. */
+  ttlSeconds: number;
+}>;
+
+export type AccessTokenClaims = {
+  /** Account id; becomes `sub`. */
+  subject: string;
+  /** Tenant the token is for (`tid`); null or absent for a central token. */
+  tenantId?: string | null;
+  roles?: readonly string[];
+  abilities?: readonly string[];
+  /** Account impersonating `subject`; becomes `act: { sub }`. */
+  impersonatorId?: string | null;
+};
+
+/** Imports the HMAC key once, so signing and verifying do not re-import it per request. */
+export async function makeAccessTokenKeys(
+  secret: string | Uint8Array,
+  settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'>,
+): Promise<AccessTokenKeys> {
+  const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  const key = await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return Object.freeze({
+    key,
+    keyId: settings.keyId,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    ttlSeconds: settings.accessTokenTtlSeconds,
+  });
+}
+
+/**
+ * Signs an access token.
+ * @param options.ttlSeconds lifetime; default `keys.ttlSeconds`
+ * @param options.now issue time; default the current time (tests pass one to mint expired tokens)
+ */
+export async function mintAccessToken(
+  keys: AccessTokenKeys,
+  claims: AccessTokenClaims,
+  options: { ttlSeconds?: number; now?: Date } = {},
+): Promise<string> {
+  if (!claims.subject) throw new Error('mintAccessToken: subject is required');
+  if (claims.tenantId != null && !UUID_PATTERN.test(claims.tenantId)) throw new Error('mintAccessToken: tenantId must be a uuid');
+  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const ttl = options.ttlSeconds ?? keys.ttlSeconds;
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('mintAccessToken: ttlSeconds must be a positive whole number');
+  const payload: Record<string, unknown> = { roles: [...(claims.roles ?? [])], abilities: [...(claims.abilities ?? [])] };
+  if (claims.tenantId) payload.tid = claims.tenantId;
+  if (claims.impersonatorId) payload.act = { sub: claims.impersonatorId };
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: keys.keyId })
+    .setSubject(claims.subject)
+    .setIssuer(keys.issuer)
+    .setAudience(keys.audience)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + ttl)
+    .setJti(randomUUID())
+    .sign(keys.key);
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(200),
+  tid: z.string().regex(UUID_PATTERN).optional(),
+  roles: z.array(z.string().min(1).max(100)).max(100).default([]),
+  abilities: z.array(z.string().min(1).max(200)).max(1000).default([]),
+  act: z.object({ sub: z.string().min(1).max(200) }).optional(),
+});
+
+/**
+ * Checks an access token and returns its principal; anything wrong is UNAUTHENTICATED.
+ * @param options.now the time to check expiry against; default the current time
+ * @param options.clockToleranceSeconds accepted clock skew between minting and verifying hosts; default 5
+ */
+export async function verifyAccessToken(
+  keys: AccessTokenKeys,
+  token: string,
+  options: { now?: Date; clockToleranceSeconds?: number } = {},
+): Promise<UserPrincipal> {
+  let payload: unknown;
+  try {
+    const verified = await jwtVerify(token, keys.key, {
+      algorithms: [ALGORITHM],
+      issuer: keys.issuer,
+      audience: keys.audience,
+      requiredClaims: ['sub', 'exp', 'iat'],
+      clockTolerance: options.clockToleranceSeconds ?? 5,
+      ...(options.now ? { currentDate: options.now } : {}),
+    });
+    // The key id names the secret; a token from another key (rotated out, another installation) is refused.
+    if (verified.protectedHeader.kid !== keys.keyId) throw invalidToken();
+    payload = verified.payload;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof joseErrors.JWTExpired) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Access token has expired', { cause: error });
+    throw invalidToken(error);
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) throw invalidToken(claims.error);
+  return userPrincipal({
+    subject: claims.data.sub,
+    tenantId: claims.data.tid?.toLowerCase() ?? null,
+    roles: claims.data.roles,
+    abilities: claims.data.abilities,
+    impersonatorId: claims.data.act?.sub ?? null,
+  });
+}
+
+function invalidToken(cause?: unknown): AppError {
+  return new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid access token', { cause });
+}

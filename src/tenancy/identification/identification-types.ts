@@ -1,0 +1,139 @@
+/**
+ * What tenant identification (DESIGN §2 step 2) reads and produces: tenant records as the central
+ * `tenants` table holds them, the chain app → group → tenant a request runs in, and the principal
+ * the bearer token names.
+ */
+
+export const TENANT_LEVELS = ['APP', 'CENTRAL_TENANT', 'TENANT'] as const;
+export type TenantRecordLevel = (typeof TENANT_LEVELS)[number];
+
+export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'FAILED', 'DELETING'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+export const TENANT_ISOLATIONS = ['DATABASE', 'SCHEMA'] as const;
+export type TenantIsolation = (typeof TENANT_ISOLATIONS)[number];
+
+/**
+ * One row of central `tenants`, reduced to what identification and routing need. Credentials
+ * (`db_password_ciphertext`, ...) are deliberately absent: records are cached in Redis.
+ * Plain JSON (no Date objects) so a record survives the Redis round trip unchanged.
+ */
+export type TenantRecord = {
+  id: string;
+  level: TenantRecordLevel;
+  /** null for an APP, the group for a TENANT, the app for a group. */
+  parentId: string | null;
+  key: string;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  isolation: TenantIsolation;
+  databaseName: string | null;
+  schemaName: string | null;
+  maintenance: boolean;
+  maintenanceMessage: string | null;
+  /** ISO 8601 timestamp of the soft delete, or null. */
+  deletedAt: string | null;
+};
+
+/** The tenant a request runs in, with every ancestor. */
+export type TenantChain =
+  | { level: 'APP'; app: TenantRecord }
+  | { level: 'CENTRAL_TENANT'; app: TenantRecord; group: TenantRecord }
+  | { level: 'TENANT'; app: TenantRecord; group: TenantRecord; tenant: TenantRecord };
+
+/** The role that makes a principal a system (landlord) administrator. */
+export const SYSTEM_ADMIN_ROLE = 'system_admin';
+/** The role that lets a principal act on its own tenant's descendants and pass maintenance mode. */
+export const TENANT_ADMIN_ROLE = 'admin';
+
+export type UserPrincipal = {
+  kind: 'user';
+  /** Account id (JWT `sub`). */
+  subject: string;
+  /** The tenant the token was issued for (JWT `tid`), null for a central token. */
+  tenantId: string | null;
+  roles: string[];
+  abilities: string[];
+  /** roles include `system_admin`. */
+  isSystemAdmin: boolean;
+  /** Who is impersonating `subject` (JWT `act.sub`), or null. */
+  impersonatorId: string | null;
+};
+
+export type Principal = { kind: 'anonymous' } | UserPrincipal;
+
+export type IdentificationInput = {
+  /** Host header, port stripped, lower-cased. */
+  host: string;
+  /** Authorization header as sent, or undefined when absent. */
+  authorization: string | undefined;
+  /** X-Tenant header (a slug or a tenant id), or undefined when absent. */
+  tenantHeader: string | undefined;
+};
+
+export type IdentifiedScope = { level: 'CENTRAL' } | TenantChain;
+
+export type Identification = { principal: Principal; scope: IdentifiedScope };
+
+/** The record the chain is about (the tenant, the group or the app). */
+export function chainTarget(chain: TenantChain): TenantRecord {
+  switch (chain.level) {
+    case 'APP':
+      return chain.app;
+    case 'CENTRAL_TENANT':
+      return chain.group;
+    case 'TENANT':
+      return chain.tenant;
+    default: {
+      const unreachable: never = chain;
+      throw new Error(`unknown chain level ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Every record of the chain, app first, the target last. */
+export function chainRecords(chain: TenantChain): TenantRecord[] {
+  switch (chain.level) {
+    case 'APP':
+      return [chain.app];
+    case 'CENTRAL_TENANT':
+      return [chain.app, chain.group];
+    case 'TENANT':
+      return [chain.app, chain.group, chain.tenant];
+    default: {
+      const unreachable: never = chain;
+      throw new Error(`unknown chain level ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Ids of the strict ancestors of the chain's target (its group and app). */
+export function ancestorIds(chain: TenantChain): string[] {
+  return chainRecords(chain)
+    .slice(0, -1)
+    .map((record) => record.id);
+}
+
+/** Turns verified token claims into a principal. */
+export function userPrincipal(claims: {
+  subject: string;
+  tenantId: string | null;
+  roles: readonly string[];
+  abilities: readonly string[];
+  impersonatorId: string | null;
+}): UserPrincipal {
+  return {
+    kind: 'user',
+    subject: claims.subject,
+    tenantId: claims.tenantId,
+    roles: [...claims.roles],
+    abilities: [...claims.abilities],
+    isSystemAdmin: claims.roles.includes(SYSTEM_ADMIN_ROLE),
+    impersonatorId: claims.impersonatorId,
+  };
+}
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Same rule as the `tenants.slug` CHECK constraint. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -1,0 +1,64 @@
+/**
+ * Where the access-token secret comes from: JWT_SECRET, or outside production a development
+ * secret kept in `.data/dev-jwt-secret` so the CLI (`tenantgraph token`) and the server agree.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Config } from '../../config.js';
+import { projectRoot } from '../../paths.js';
+import { makeAccessTokenKeys, type AccessTokenKeys } from './access-tokens.js';
+
+/** Default location of the development secret. */
+export const devJwtSecretPath = () => path.join(projectRoot, '.data', 'dev-jwt-secret');
+
+/**
+ * Builds the access-token keys from configuration.
+ * @param options.devSecretPath where the development secret lives; default `.data/dev-jwt-secret`
+ */
+export async function loadAccessTokenKeys(config: Config, options: { devSecretPath?: string } = {}): Promise<AccessTokenKeys> {
+  return makeAccessTokenKeys(await resolveJwtSecret(config, options), config.jwt);
+}
+
+export async function resolveJwtSecret(config: Config, options: { devSecretPath?: string } = {}): Promise<string> {
+  if (config.jwt.secret) return config.jwt.secret;
+  // parseConfig refuses this already; kept so no code path ever signs production tokens with a file secret.
+  if (config.isProduction) throw new Error('JWT_SECRET is required when NODE_ENV=production');
+  return readOrCreateDevSecret(options.devSecretPath ?? devJwtSecretPath());
+}
+
+async function readOrCreateDevSecret(file: string): Promise<string> {
+  const existing = await readSecret(file);
+  if (existing !== undefined) return existing;
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const secret = randomBytes(48).toString('base64');
+  try {
+    // `wx`: when the server and the CLI start together, the first writer wins and the other reads it.
+    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600); // the umask may have narrowed nothing, but make sure
+    return secret;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    // The other writer may not have written its bytes yet.
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const written = await readSecret(file);
+      if (written !== undefined) return written;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`${file} exists but holds no secret; delete it to have a new one made`);
+  }
+}
+
+async function readSecret(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const secret = text.trim();
+  if (secret.length === 0) return undefined;
+  if (secret.length < 32) throw new Error(`${file} holds a secret shorter than 32 characters; delete it to have a new one made`);
+  return secret;
+}

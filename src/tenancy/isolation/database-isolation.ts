@@ -1,0 +1,71 @@
+import { type MigrationFile, migrate } from '../migrator/index.js';
+import { quoteIdent } from '../sql-names.js';
+import { fingerprintOf } from '../migration-targets.js';
+import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
+import { type ServerAdmin } from './server-admin.js';
+
+/**
+ * TENANT with isolation DATABASE (the default): its own database `<prefix><key>`, schema public,
+ * with cluster schemas `<module>_<year>` beside it.
+ *
+ * New databases are cloned from a template that already holds the tenant migrations
+ * (`<prefix>_tpl_<fingerprint>`), so provisioning costs one CREATE DATABASE instead of replaying
+ * every migration. A template is rebuilt when the tenant migrations change.
+ */
+export function makeDatabaseIsolation(
+  admin: ServerAdmin,
+  databaseFor: (key: string) => string,
+  templatePrefix: string,
+  tenantMigrations: readonly MigrationFile[],
+): IsolationStrategy {
+  const template = `${templatePrefix}_tpl_${fingerprintOf(tenantMigrations)}`;
+  let templateReady: Promise<void> | undefined;
+
+  async function buildTemplate(): Promise<void> {
+    const lock = await admin.centralPool.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`tenantgraph:template:${template}`]);
+      try {
+        if (await admin.databaseExists(template)) return;
+        const building = `${template}_build`;
+        await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`);
+        await admin.maintenance(`CREATE DATABASE ${quoteIdent(building)}`);
+        await admin.withDatabase(building, (pool) => migrate(pool, { label: 'tenant:template', files: tenantMigrations }));
+        // Renamed only once complete: a half-built template is never cloned.
+        await admin.maintenance(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(template)}`);
+      } finally {
+        await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`tenantgraph:template:${template}`]);
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  return {
+    namesFor: (key) => ({ databaseName: databaseFor(key), schemaName: 'public' }),
+    connectionTarget: (record) => ({ serverUrl: admin.serverUrl, database: requireNames(record).databaseName, schema: 'public' }),
+    async createStorage(record) {
+      templateReady ??= buildTemplate().catch((error: unknown) => {
+        templateReady = undefined;
+        throw error;
+      });
+      await templateReady;
+      const { databaseName } = requireNames(record);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await admin.maintenance(`CREATE DATABASE ${quoteIdent(databaseName)} TEMPLATE ${quoteIdent(template)}`);
+          return;
+        } catch (error) {
+          // 55006: another clone of the template is starting; it only takes a moment.
+          if ((error as { code?: string }).code !== '55006' || attempt >= 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+        }
+      }
+    },
+    async dropStorage(record) {
+      await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(requireNames(record).databaseName)} WITH (FORCE)`);
+    },
+    exists: (record) => admin.databaseExists(requireNames(record).databaseName),
+    withStoragePool: (record, fn) => admin.withDatabase(requireNames(record).databaseName, fn),
+  };
+}

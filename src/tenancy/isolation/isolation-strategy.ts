@@ -1,0 +1,39 @@
+import type pg from 'pg';
+import { type ConnectionTarget } from '../registry/registry-types.js';
+import { type Isolation, type TenantLevelName } from '../storage-names.js';
+
+/** The storage columns of a `tenants` row. */
+export type StorageRecord = {
+  id: string;
+  level: TenantLevelName;
+  key: string;
+  isolation: Isolation;
+  databaseName: string | null;
+  schemaName: string | null;
+};
+
+/** Names a new tenant's storage gets; written to its row before anything is created. */
+export type StorageNames = { databaseName: string; schemaName: string };
+
+/**
+ * Where one kind of tenant keeps its data, and how that storage is made and removed. One
+ * implementation per kind: DATABASE and SCHEMA for tenants, central schemas for apps and groups.
+ */
+export interface IsolationStrategy {
+  /** Storage names for a key (validated inside). */
+  namesFor(key: string): StorageNames;
+  /** Where the registry connects for this tenant's own tables. */
+  connectionTarget(record: StorageRecord): ConnectionTarget;
+  /** Creates empty-or-template storage; fails if it already exists. */
+  createStorage(record: StorageRecord): Promise<void>;
+  /** Removes the storage and everything in it, including cluster schemas. Idempotent. */
+  dropStorage(record: StorageRecord): Promise<void>;
+  exists(record: StorageRecord): Promise<boolean>;
+  /** Runs `fn` with an administrative pool on the database holding this tenant's storage. */
+  withStoragePool<T>(record: StorageRecord, fn: (pool: pg.Pool) => Promise<T>): Promise<T>;
+}
+
+export function requireNames(record: StorageRecord): { databaseName: string; schemaName: string } {
+  if (!record.databaseName || !record.schemaName) throw new Error(`tenant ${record.id} has no storage names`);
+  return { databaseName: record.databaseName, schemaName: record.schemaName };
+}

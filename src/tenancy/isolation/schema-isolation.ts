@@ -1,0 +1,39 @@
+import { quoteIdent } from '../sql-names.js';
+import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
+import { type ServerAdmin } from './server-admin.js';
+
+/**
+ * TENANT with isolation SCHEMA: schema `<prefix><key>` (and its cluster schemas
+ * `<prefix><key>_<module>_<year>`) in one shared tenants database. Many tenants share one pool.
+ */
+export function makeSchemaIsolation(admin: ServerAdmin, sharedDatabase: string, schemaFor: (key: string) => string): IsolationStrategy {
+  const strategy: IsolationStrategy = {
+    namesFor: (key) => ({ databaseName: sharedDatabase, schemaName: schemaFor(key) }),
+    connectionTarget: (record) => ({ serverUrl: admin.serverUrl, database: requireNames(record).databaseName, schema: requireNames(record).schemaName }),
+    async createStorage(record) {
+      const { databaseName, schemaName } = requireNames(record);
+      await admin.ensureDatabase(databaseName);
+      await admin.withDatabase(databaseName, (pool) => pool.query(`CREATE SCHEMA ${quoteIdent(schemaName)}`));
+    },
+    async dropStorage(record) {
+      const { databaseName, schemaName } = requireNames(record);
+      if (!(await admin.databaseExists(databaseName))) return;
+      await admin.withDatabase(databaseName, async (pool) => {
+        // The tenant schema and its cluster schemas; `_` is escaped so only this tenant's match.
+        const pattern = `${schemaName.replace(/_/g, '\\_')}\\_%`;
+        const schemas = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $2', [
+          schemaName,
+          pattern,
+        ]);
+        for (const { nspname } of schemas.rows) await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(nspname)} CASCADE`);
+      });
+    },
+    async exists(record) {
+      const { databaseName, schemaName } = requireNames(record);
+      if (!(await admin.databaseExists(databaseName))) return false;
+      return admin.withDatabase(databaseName, async (pool) => (await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName])).rowCount === 1);
+    },
+    withStoragePool: (record, fn) => admin.withDatabase(requireNames(record).databaseName, fn),
+  };
+  return strategy;
+}

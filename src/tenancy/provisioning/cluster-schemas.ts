@@ -1,0 +1,23 @@
+import { migrate } from '../migrator/index.js';
+import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type ClusterModule } from '../storage-names.js';
+import { type Tenancy } from '../tenancy.js';
+
+/**
+ * Makes (or brings up to date) a tenant's cluster schemas for one year, e.g. emr_2026, pos_2026.
+ * Idempotent: migrating an existing schema applies only what is pending.
+ */
+export async function ensureClusterSchemas(
+  tenancy: Tenancy,
+  record: StorageRecord,
+  year: number,
+  modules: readonly ClusterModule[],
+): Promise<void> {
+  const strategy = tenancy.strategyFor(record);
+  await strategy.withStoragePool(record, async (pool) => {
+    for (const module of modules) {
+      const schema = tenancy.naming.clusterSchema(record, module, year);
+      await migrate(pool, { label: `${module}:${record.key}:${year}`, schema, files: tenancy.migrations[module] });
+    }
+  });
+}

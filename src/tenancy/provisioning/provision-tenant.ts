@@ -1,0 +1,144 @@
+/**
+ * Creating a tenant of any level: its row, its storage, its migrations, its cluster schemas.
+ * Either all of it exists at the end, or none of it: a failure drops what was created and
+ * deletes the row, then reports the cause.
+ */
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { migrate } from '../migrator/index.js';
+import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { assertKey, assertSlug, CLUSTER_MODULES, type Isolation, type TenantLevelName } from '../storage-names.js';
+import { type Tenancy } from '../tenancy.js';
+import { ensureClusterSchemas } from './cluster-schemas.js';
+
+export type ProvisionInput = {
+  level: TenantLevelName;
+  /** Required for groups (an APP) and tenants (a CENTRAL_TENANT); absent for apps. */
+  parentId?: string | null;
+  key: string;
+  slug: string;
+  name: string;
+  /** TENANT only; default DATABASE. */
+  isolation?: Isolation;
+  /** Lower-case host names; the first is primary. */
+  domains?: string[];
+  /** TENANT only: years whose cluster schemas are made now; default the current year. */
+  clusterYears?: number[];
+  /** Stop after this step, for tests of the rollback path. */
+  failAfter?: 'storage' | 'migrations';
+};
+
+export type ProvisionedTenant = StorageRecord & { slug: string; name: string; parentId: string | null };
+
+const EXPECTED_PARENT: Record<TenantLevelName, TenantLevelName | null> = {
+  APP: null,
+  CENTRAL_TENANT: 'APP',
+  TENANT: 'CENTRAL_TENANT',
+};
+
+const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): Promise<ProvisionedTenant> {
+  assertKey(input.key);
+  assertSlug(input.slug);
+  if (input.name.trim() === '') throw new AppError(ErrorCode.BAD_USER_INPUT, 'name must not be empty', { details: { field: 'name' } });
+  const domains = (input.domains ?? []).map((domain) => domain.trim().toLowerCase());
+  for (const domain of domains) {
+    if (!HOST.test(domain)) throw new AppError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(domain)} is not a host name`, { details: { field: 'domains' } });
+  }
+  if (input.level !== 'TENANT' && (input.isolation || input.clusterYears)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation and clusterYears apply to TENANT level only');
+  }
+  await assertParent(tenancy, input.level, input.parentId ?? null);
+
+  const isolation: Isolation = input.isolation ?? 'DATABASE';
+  const strategy = tenancy.strategyFor({ level: input.level, isolation });
+  const names = strategy.namesFor(input.key);
+  const record = await insertRow(tenancy, input, isolation, names, domains);
+
+  try {
+    await strategy.createStorage(record);
+    if (input.failAfter === 'storage') throw new Error('provisioning stopped after storage (failAfter)');
+    const files = tenancy.migrations[levelTarget(input.level)];
+    await strategy.withStoragePool(record, (pool) =>
+      migrate(pool, { label: `${levelTarget(input.level)}:${input.key}`, schema: names.schemaName, files }),
+    );
+    if (input.level === 'TENANT') {
+      const years = input.clusterYears ?? [new Date().getUTCFullYear()];
+      for (const year of years) await ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES);
+    }
+    if (input.failAfter === 'migrations') throw new Error('provisioning stopped after migrations (failAfter)');
+    await tenancy.central.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1", [record.id]);
+  } catch (error) {
+    await strategy.dropStorage(record).catch((dropError: unknown) =>
+      tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop storage of a failed provisioning'),
+    );
+    await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
+    throw error;
+  }
+  await tenancy.tenantChanged(record.id);
+  return record;
+}
+
+function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {
+  switch (level) {
+    case 'APP':
+      return 'app';
+    case 'CENTRAL_TENANT':
+      return 'group';
+    case 'TENANT':
+      return 'tenant';
+    default: {
+      const unreachable: never = level;
+      throw new Error(`unknown level ${String(unreachable)}`);
+    }
+  }
+}
+
+async function assertParent(tenancy: Tenancy, level: TenantLevelName, parentId: string | null): Promise<void> {
+  const expected = EXPECTED_PARENT[level];
+  if (expected === null) {
+    if (parentId) throw new AppError(ErrorCode.BAD_USER_INPUT, 'An APP has no parent', { details: { field: 'parentId' } });
+    return;
+  }
+  if (!parentId) throw new AppError(ErrorCode.BAD_USER_INPUT, `A ${level} needs a parent ${expected}`, { details: { field: 'parentId' } });
+  const parent = await tenancy.central
+    .query<{ level: string }>('SELECT level FROM tenants WHERE id = $1 AND deleted_at IS NULL', [parentId])
+    .catch(() => ({ rows: [] as { level: string }[] })); // a malformed uuid is simply not found
+  if (parent.rows[0]?.level !== expected) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `The parent of a ${level} must be an existing ${expected}`, { details: { field: 'parentId' } });
+  }
+}
+
+async function insertRow(
+  tenancy: Tenancy,
+  input: ProvisionInput,
+  isolation: Isolation,
+  names: { databaseName: string; schemaName: string },
+  domains: string[],
+): Promise<ProvisionedTenant> {
+  const client = await tenancy.central.connect();
+  try {
+    await client.query('BEGIN');
+    const inserted = await client.query<{ id: string }>(
+      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name)
+       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8) RETURNING id`,
+      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName],
+    );
+    const id = inserted.rows[0]!.id;
+    for (const [index, domain] of domains.entries()) {
+      await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
+    }
+    await client.query('COMMIT');
+    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, ...names };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    if ((error as { code?: string }).code === '23505') {
+      const constraint = (error as { constraint?: string }).constraint ?? '';
+      const what = constraint.includes('domain') ? 'domain' : constraint.includes('slug') ? 'slug' : 'key';
+      throw new AppError(ErrorCode.CONFLICT, `A tenant with this ${what} already exists`, { details: { field: what } });
+    }
+    throw error;
+  } finally {
+    client.release();
+  }
+}

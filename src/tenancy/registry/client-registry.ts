@@ -1,0 +1,442 @@
+/**
+ * The client registry (DESIGN §3): one client per (server, database, schema, kind), one pg.Pool
+ * per (server, database) shared by that database's schema clients, a bounded LRU of clients,
+ * reference counting, idle eviction, and a global connection budget that is never exceeded.
+ *
+ * How the budget holds: every pool creates its connections with a Client class that takes a
+ * budget slot before it opens a socket and gives it back when the socket has closed
+ * (budgeted-client.ts). When no slot is free, the registry frees one — it ends the least
+ * recently used pool that nobody leases and whose connections are all idle, else it closes one
+ * idle connection of another pool — and the connection waits in FIFO order for the slot, up to
+ * `acquireTimeoutMs`, then fails with DATABASE_BUSY.
+ */
+import { LRUCache } from 'lru-cache';
+import pg from 'pg';
+import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.js';
+import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
+import {
+  type ClientFactories,
+  type ClientFactory,
+  type ClientRegistry,
+  type ClientRegistryOptions,
+  type ConnectionTarget,
+  type DisposableClient,
+  type Lease,
+  type RegistryLimits,
+  type RegistryMetrics,
+} from './registry-types.js';
+
+export const DEFAULT_APPLICATION_NAME = 'tenantgraph:tenant';
+
+/** Server URLs as given are cached up to this many; beyond it the cache starts over. */
+const MAX_CACHED_SERVER_URLS = 1024;
+
+type ServerEntry = {
+  /** The server URL without its database path (credentials included: never log it). */
+  key: string;
+  url: URL;
+  pools: Map<string, PoolEntry>;
+  /** Dropped from `servers` after its last pool closed; a cached URL pointing here is stale. */
+  dropped: boolean;
+};
+
+type PoolEntry = {
+  server: ServerEntry;
+  database: string;
+  pool: pg.Pool;
+  /** schema → kind → client. Nested maps so the hot path builds no key string. */
+  clients: Map<string, Map<PropertyKey, ClientEntry>>;
+  leases: number;
+  lastUsedAt: number;
+  /** Open connections of this pool (added on the pool's 'connect', removed when their slot returns). */
+  connections: Set<BudgetedClient>;
+  /** Idle-connection closes asked of this pool whose connection has not been handed over yet. */
+  steals: number;
+  retired: boolean;
+};
+
+type ClientEntry = {
+  pool: PoolEntry;
+  schema: string;
+  kind: PropertyKey;
+  client: DisposableClient;
+  leases: number;
+  /** Still findable through `lease` (in the LRU and the pool's map). */
+  cached: boolean;
+  disposed: boolean;
+};
+
+type RetireReason = 'pressure' | 'idle' | 'close';
+
+class RegistryLease<C> implements Lease<C> {
+  readonly client: C;
+  private entry: ClientEntry | undefined;
+
+  constructor(
+    entry: ClientEntry,
+    private readonly onRelease: (entry: ClientEntry) => void,
+  ) {
+    this.client = entry.client as C;
+    this.entry = entry;
+  }
+
+  /** An arrow property, so `const { client, release } = lease` works. Later calls do nothing. */
+  readonly release = (): void => {
+    const entry = this.entry;
+    if (entry === undefined) return;
+    this.entry = undefined;
+    this.onRelease(entry);
+  };
+}
+
+/** Creates a registry. Close it with `close()` when the process shuts down. */
+export function createClientRegistry<F extends ClientFactories>(options: ClientRegistryOptions<F>): ClientRegistry<F> {
+  const { factories, limits } = options;
+  assertLimits(limits);
+  const applicationName = options.applicationName ?? DEFAULT_APPLICATION_NAME;
+  const reportError = (error: unknown): void => {
+    options.onPoolError?.(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  const counters = { clientHits: 0, clientMisses: 0, clientEvictions: 0, poolEvictions: 0, queries: 0 };
+  /** Normalised server URL → server. */
+  const servers = new Map<string, ServerEntry>();
+  /** Server URL exactly as callers pass it → server, so the hot path parses no URL. */
+  const serversByUrl = new Map<string, ServerEntry>();
+  /** Every open pool, least recently leased first (Map order; re-inserted on lease). */
+  const pools = new Map<PoolEntry, true>();
+  let newestPool: PoolEntry | undefined;
+  /** Clients not yet disconnected, cached or not. */
+  const live = new Set<ClientEntry>();
+  /** Disconnects and pool ends under way; `close()` waits for them. */
+  const pending = new Set<Promise<void>>();
+  /** Connections asked to close to free a slot whose slot has not come back yet. */
+  let closingConnections = 0;
+  /** Idle connections asked of a pool (to close them) not handed over yet. */
+  let stealsInFlight = 0;
+  let reliefScheduled = false;
+  let closed: Promise<void> | undefined;
+
+  const budget = new ConnectionBudget({ max: limits.maxConnections, timeoutMs: limits.acquireTimeoutMs, onWait: relieve });
+  const RegistryClient = makeBudgetedClientClass({
+    budget,
+    onQuery: () => {
+      counters.queries++;
+    },
+    onSlotReleased: (client) => {
+      if (client.closingForBudget) closingConnections--;
+      (client.owner as PoolEntry | undefined)?.connections.delete(client);
+    },
+  });
+
+  const clients = new LRUCache<ClientEntry, ClientEntry>({
+    max: limits.maxClients,
+    dispose: (entry, _key, reason) => {
+      if (reason === 'evict') counters.clientEvictions++;
+      uncache(entry);
+    },
+  });
+
+  const sweepEveryMs = Math.min(Math.max(Math.floor(limits.idleTtlMs / 2), 50), 30_000);
+  const sweeper = setInterval(sweepIdlePools, sweepEveryMs);
+  sweeper.unref();
+
+  // ---- leasing (the hot path) ----
+
+  function lease<K extends keyof F>(target: ConnectionTarget, kind: K): Lease<ReturnType<F[K]>> {
+    if (closed) throw new Error('The client registry is closed; no new database clients are handed out.');
+    const server = serverFor(target.serverUrl);
+    let poolEntry = server.pools.get(target.database);
+    if (poolEntry === undefined) poolEntry = openPool(server, target.database);
+    else if (poolEntry !== newestPool) {
+      pools.delete(poolEntry);
+      pools.set(poolEntry, true);
+      newestPool = poolEntry;
+    }
+    // Creation below is synchronous: no await between the lookup and the insert, so callers
+    // racing for the same key all get the one instance (single-flight by construction).
+    let entry = poolEntry.clients.get(target.schema)?.get(kind);
+    if (entry === undefined) {
+      counters.clientMisses++;
+      entry = createClient(poolEntry, target.schema, kind);
+    } else {
+      counters.clientHits++;
+      clients.get(entry); // marks it most recently used
+    }
+    entry.leases++;
+    poolEntry.leases++;
+    poolEntry.lastUsedAt = Date.now();
+    return new RegistryLease<ReturnType<F[K]>>(entry, releaseEntry);
+  }
+
+  function releaseEntry(entry: ClientEntry): void {
+    const poolEntry = entry.pool;
+    entry.leases--;
+    poolEntry.leases--;
+    poolEntry.lastUsedAt = Date.now();
+    // An evicted client waits for its last lease: never closed under a running request.
+    if (entry.leases === 0 && !entry.cached) disposeClient(entry);
+    // A pool nobody leases may now be closable as a whole for a waiting connection.
+    if (poolEntry.leases === 0 && uncoveredWaiters() > 0) relieve();
+  }
+
+  function serverFor(serverUrl: string): ServerEntry {
+    const cached = serversByUrl.get(serverUrl);
+    if (cached !== undefined && !cached.dropped) return cached;
+    let url: URL;
+    try {
+      url = new URL(serverUrl);
+    } catch {
+      // The URL carries credentials: never repeat it.
+      throw new Error('ConnectionTarget.serverUrl is not a valid URL (expected postgres://user:password@host:port/database).');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      throw new Error(`ConnectionTarget.serverUrl must be a postgres:// URL, got protocol ${JSON.stringify(url.protocol)}.`);
+    }
+    url.pathname = '/';
+    url.hash = '';
+    const key = url.toString();
+    let server = servers.get(key);
+    if (server === undefined) {
+      server = { key, url, pools: new Map(), dropped: false };
+      servers.set(key, server);
+    }
+    if (serversByUrl.size >= MAX_CACHED_SERVER_URLS) serversByUrl.clear();
+    serversByUrl.set(serverUrl, server);
+    return server;
+  }
+
+  function openPool(server: ServerEntry, database: string): PoolEntry {
+    const url = new URL(server.url);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    const pool = new pg.Pool({
+      connectionString: url.toString(),
+      // Not clamped to maxConnections: a connection beyond the budget waits for a slot and
+      // fails with DATABASE_BUSY, instead of queueing in pg-pool without a deadline.
+      max: limits.poolMax,
+      // pg-pool treats 0 as "never": keep closing idle connections even with a zero TTL.
+      idleTimeoutMillis: Math.max(limits.idleTtlMs, 1),
+      // Idle connections must not keep a CLI process alive; `close()` ends them anyway.
+      allowExitOnIdle: true,
+      application_name: applicationName,
+      Client: RegistryClient,
+    });
+    // Every PrismaPg adapter on this pool adds an 'error' listener.
+    pool.setMaxListeners(0);
+    const entry: PoolEntry = {
+      server,
+      database,
+      pool,
+      clients: new Map(),
+      leases: 0,
+      lastUsedAt: Date.now(),
+      connections: new Set(),
+      steals: 0,
+      retired: false,
+    };
+    // An idle connection losing its server must not crash the process.
+    pool.on('error', reportError);
+    pool.on('connect', (client: pg.PoolClient) => {
+      const budgeted = client as unknown as BudgetedClient;
+      budgeted.owner = entry;
+      entry.connections.add(budgeted);
+    });
+    pool.on('release', onConnectionReleased);
+    server.pools.set(database, entry);
+    pools.set(entry, true);
+    newestPool = entry;
+    return entry;
+  }
+
+  function createClient(poolEntry: PoolEntry, schema: string, kind: PropertyKey): ClientEntry {
+    const factory = (factories as Record<PropertyKey, ClientFactory<DisposableClient> | undefined>)[kind];
+    if (typeof factory !== 'function') throw new Error(`No client factory for kind ${JSON.stringify(String(kind))}.`);
+    const client = factory(poolEntry.pool, schema);
+    const entry: ClientEntry = { pool: poolEntry, schema, kind, client, leases: 0, cached: true, disposed: false };
+    let bySchema = poolEntry.clients.get(schema);
+    if (bySchema === undefined) {
+      bySchema = new Map();
+      poolEntry.clients.set(schema, bySchema);
+    }
+    bySchema.set(kind, entry);
+    live.add(entry);
+    clients.set(entry, entry); // may evict the least recently used client
+    return entry;
+  }
+
+  /** Makes a client unfindable; disconnects it now, or at its last release when leased. */
+  function uncache(entry: ClientEntry): void {
+    if (!entry.cached) return;
+    entry.cached = false;
+    const bySchema = entry.pool.clients.get(entry.schema);
+    if (bySchema?.get(entry.kind) === entry) {
+      bySchema.delete(entry.kind);
+      if (bySchema.size === 0) entry.pool.clients.delete(entry.schema);
+    }
+    if (entry.leases === 0) disposeClient(entry);
+  }
+
+  function disposeClient(entry: ClientEntry): void {
+    if (entry.disposed) return;
+    entry.disposed = true;
+    live.delete(entry);
+    track(Promise.resolve().then(() => entry.client.$disconnect()));
+  }
+
+  function track(work: Promise<unknown>): void {
+    const settled: Promise<void> = work.then(
+      () => {
+        pending.delete(settled);
+      },
+      (error: unknown) => {
+        pending.delete(settled);
+        reportError(error);
+      },
+    );
+    pending.add(settled);
+  }
+
+  // ---- freeing slots for waiting connections ----
+
+  function uncoveredWaiters(): number {
+    return budget.waiting - closingConnections - stealsInFlight;
+  }
+
+  /** Frees slots until every waiting connection has one coming, or nothing more can be freed. */
+  function relieve(): void {
+    while (uncoveredWaiters() > 0 && freeOneSlot()) {
+      // each round starts closing at least one connection
+    }
+  }
+
+  function freeOneSlot(): boolean {
+    let stealFrom: PoolEntry | undefined;
+    for (const entry of pools.keys()) {
+      const { pool } = entry;
+      const idle = pool.idleCount;
+      if (idle === 0 || pool.waitingCount > 0) continue;
+      if (entry.leases === 0 && idle === pool.totalCount) {
+        retirePool(entry, 'pressure');
+        return true;
+      }
+      stealFrom ??= entry;
+    }
+    if (stealFrom === undefined) return false;
+    closeIdleConnection(stealFrom);
+    return true;
+  }
+
+  /**
+   * pg-pool hands out an idle connection (LIFO) on the next tick when it has one and nobody
+   * waits; `release(true)` then destroys it, and its slot returns on 'end'.
+   */
+  function closeIdleConnection(entry: PoolEntry): void {
+    entry.steals++;
+    stealsInFlight++;
+    entry.pool.connect((error, client, done) => {
+      if (entry.steals > 0) {
+        entry.steals--;
+        stealsInFlight--;
+      }
+      if (error || client === undefined) return;
+      markClosing(client as unknown as BudgetedClient);
+      done(true);
+    });
+  }
+
+  function markClosing(client: BudgetedClient): void {
+    if (client.closingForBudget) return;
+    client.closingForBudget = true;
+    closingConnections++;
+  }
+
+  /** A connection went back to its pool: if connections wait for a slot, it may be closable. */
+  function onConnectionReleased(error: Error | undefined): void {
+    if (error || reliefScheduled || closed || uncoveredWaiters() <= 0) return;
+    reliefScheduled = true;
+    // pg-pool files the connection as idle right after emitting 'release'.
+    queueMicrotask(() => {
+      reliefScheduled = false;
+      if (!closed) relieve();
+    });
+  }
+
+  // ---- closing pools ----
+
+  function retirePool(entry: PoolEntry, reason: RetireReason): void {
+    if (entry.retired) return;
+    entry.retired = true;
+    pools.delete(entry);
+    if (newestPool === entry) newestPool = undefined;
+    const { server } = entry;
+    server.pools.delete(entry.database);
+    if (server.pools.size === 0) {
+      server.dropped = true;
+      servers.delete(server.key);
+    }
+    if (reason !== 'close') counters.poolEvictions++;
+    const owned: ClientEntry[] = [];
+    for (const bySchema of entry.clients.values()) for (const clientEntry of bySchema.values()) owned.push(clientEntry);
+    for (const clientEntry of owned) {
+      if (reason !== 'close') counters.clientEvictions++;
+      clients.delete(clientEntry); // → uncache → disconnect (leased ones: at their release)
+    }
+    for (const connection of entry.connections) markClosing(connection);
+    stealsInFlight -= entry.steals;
+    entry.steals = 0;
+    track(entry.pool.end());
+  }
+
+  function sweepIdlePools(): void {
+    const cutoff = Date.now() - limits.idleTtlMs;
+    for (const entry of pools.keys()) {
+      const { pool } = entry;
+      if (entry.leases === 0 && entry.lastUsedAt <= cutoff && pool.waitingCount === 0 && pool.idleCount === pool.totalCount) {
+        retirePool(entry, 'idle');
+      }
+    }
+  }
+
+  // ---- metrics and shutdown ----
+
+  function metrics(): RegistryMetrics {
+    return {
+      clientHits: counters.clientHits,
+      clientMisses: counters.clientMisses,
+      clientEvictions: counters.clientEvictions,
+      poolEvictions: counters.poolEvictions,
+      openPools: pools.size,
+      openClients: live.size,
+      connections: budget.inUse,
+      peakConnections: budget.peak,
+      budgetWaits: budget.waits,
+      busyErrors: budget.timeouts,
+      queries: counters.queries,
+    };
+  }
+
+  function close(): Promise<void> {
+    closed ??= (async () => {
+      clearInterval(sweeper);
+      budget.close(new BudgetClosedError('The client registry is closed; the query was not sent.'));
+      for (const entry of [...pools.keys()]) retirePool(entry, 'close');
+      // Leased or already evicted clients too: close means close.
+      for (const entry of [...live]) disposeClient(entry);
+      while (pending.size > 0) await Promise.all(pending);
+    })();
+    return closed;
+  }
+
+  return { lease, metrics, close };
+}
+
+function assertLimits(limits: RegistryLimits): void {
+  for (const name of ['maxClients', 'poolMax', 'maxConnections'] as const) {
+    const value = limits[name];
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`registry limit ${name} must be a positive integer, got ${value}`);
+  }
+  for (const name of ['acquireTimeoutMs', 'idleTtlMs'] as const) {
+    const value = limits[name];
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`registry limit ${name} must be a non-negative number, got ${value}`);
+  }
+}

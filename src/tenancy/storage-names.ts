@@ -1,0 +1,78 @@
+/**
+ * Every database and schema name derives from a validated key plus a fixed or configured prefix,
+ * and is quoted wherever it reaches SQL (DESIGN §1). Nothing a client sends reaches DDL otherwise.
+ */
+import { AppError, ErrorCode } from '../errors/index.js';
+
+export const KEY_PATTERN = /^[a-z][a-z0-9_]{1,40}$/;
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const TENANT_LEVELS = ['APP', 'CENTRAL_TENANT', 'TENANT'] as const;
+export type TenantLevelName = (typeof TENANT_LEVELS)[number];
+export type Isolation = 'DATABASE' | 'SCHEMA';
+
+export const CLUSTER_MODULES = ['emr', 'pos', 'scm'] as const;
+export type ClusterModule = (typeof CLUSTER_MODULES)[number];
+
+/** Years a cluster schema may be made for. */
+export const CLUSTER_YEARS = { min: 2000, max: 2100 } as const;
+
+export function assertKey(key: string): void {
+  if (!KEY_PATTERN.test(key)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'A key is 2 to 41 characters: a lower-case letter, then lower-case letters, digits or _', {
+      details: { field: 'key' },
+    });
+  }
+}
+
+export function assertSlug(slug: string): void {
+  if (!SLUG_PATTERN.test(slug)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'A slug is 1 to 63 characters: lower-case letters, digits and -, not starting with -', {
+      details: { field: 'slug' },
+    });
+  }
+}
+
+export function assertClusterYear(year: number): void {
+  if (!Number.isInteger(year) || year < CLUSTER_YEARS.min || year > CLUSTER_YEARS.max) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `year must be a whole number from ${CLUSTER_YEARS.min} to ${CLUSTER_YEARS.max}`, {
+      details: { field: 'year' },
+    });
+  }
+}
+
+/** Where each level of a tenant lives, by name. */
+export type StorageNaming = {
+  appSchema(key: string): string;
+  groupSchema(key: string): string;
+  /** Database of a DATABASE-isolated tenant, or schema of a SCHEMA-isolated one. */
+  tenantStorage(key: string): string;
+  /** A cluster schema inside a tenant's storage (prefixed by the tenant schema under SCHEMA isolation). */
+  clusterSchema(tenant: { isolation: Isolation; schemaName: string | null }, module: ClusterModule, year: number): string;
+};
+
+/**
+ * @param tenantPrefix prefix of tenant database/schema names; default TENANT_DATABASE_PREFIX = `tenant_`
+ */
+export function makeStorageNaming(tenantPrefix: string): StorageNaming {
+  return {
+    appSchema: (key) => (assertKey(key), `app_${key}`),
+    groupSchema: (key) => (assertKey(key), `group_${key}`),
+    tenantStorage: (key) => (assertKey(key), `${tenantPrefix}${key}`),
+    clusterSchema(tenant, module, year) {
+      assertClusterYear(year);
+      if (!CLUSTER_MODULES.includes(module)) throw new AppError(ErrorCode.BAD_USER_INPUT, `unknown cluster module ${String(module)}`);
+      switch (tenant.isolation) {
+        case 'DATABASE':
+          return `${module}_${year}`;
+        case 'SCHEMA':
+          if (!tenant.schemaName) throw new Error('SCHEMA-isolated tenant without a schema name');
+          return `${tenant.schemaName}_${module}_${year}`;
+        default: {
+          const unreachable: never = tenant.isolation;
+          throw new Error(`unknown isolation ${String(unreachable)}`);
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Everything tenancy needs at run time, assembled once per process: storage naming and
+ * isolation strategies, migration sets, the client registry, the tenant directory.
+ */
+import type pg from 'pg';
+import { type Config } from '../config.js';
+import { type CentralDatabase, type CentralPrisma } from '../infra/central-database.js';
+import { type Logger } from '../infra/logger.js';
+import { type RedisClient } from '../infra/redis.js';
+import { createTenantDirectory, type TenantDirectory } from './identification/tenant-directory.js';
+import { makeCentralSchemaIsolation } from './isolation/central-schema-isolation.js';
+import { makeDatabaseIsolation } from './isolation/database-isolation.js';
+import { type IsolationStrategy, type StorageRecord } from './isolation/isolation-strategy.js';
+import { makeSchemaIsolation } from './isolation/schema-isolation.js';
+import { makeServerAdmin, type ServerAdmin } from './isolation/server-admin.js';
+import { levelClientFactories } from './level-clients.js';
+import { loadMigrationSets, type MigrationSets } from './migration-targets.js';
+import { createClientRegistry, type ClientRegistry } from './registry/index.js';
+import { makeStorageNaming, type ClusterModule, type Isolation, type StorageNaming, type TenantLevelName } from './storage-names.js';
+import { LRUCache } from 'lru-cache';
+
+export type Tenancy = {
+  config: Config;
+  logger: Logger;
+  /** Central database pool (landlord tables). */
+  central: pg.Pool;
+  centralPrisma: CentralPrisma;
+  admin: ServerAdmin;
+  naming: StorageNaming;
+  migrations: MigrationSets;
+  registry: ClientRegistry<typeof levelClientFactories>;
+  directory: TenantDirectory;
+  strategyFor(record: { level: TenantLevelName; isolation: Isolation }): IsolationStrategy;
+  /** Modules the tenant's plan enables; 'all' for a tenant without a plan. Cached briefly. */
+  planModules(tenantId: string): Promise<'all' | readonly string[]>;
+  /** Whether a tenant has a cluster schema (e.g. emr_2026). Only "yes" is cached: schemas are not dropped while in use. */
+  clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
+  /** Call after any change to a tenant or its domains: every process drops its cached copy. */
+  tenantChanged(tenantId: string): Promise<void>;
+  close(): Promise<void>;
+};
+
+export async function createTenancy(options: {
+  config: Config;
+  logger: Logger;
+  central: CentralDatabase;
+  redis: RedisClient | undefined;
+}): Promise<Tenancy> {
+  const { config, logger, central } = options;
+  const admin = makeServerAdmin(central.url, central.pool);
+  const naming = makeStorageNaming(config.tenancy.storagePrefix);
+  const migrations = await loadMigrationSets();
+  const strategies = {
+    APP: makeCentralSchemaIsolation(admin, naming.appSchema),
+    CENTRAL_TENANT: makeCentralSchemaIsolation(admin, naming.groupSchema),
+    DATABASE: makeDatabaseIsolation(admin, naming.tenantStorage, config.tenancy.storagePrefix.replace(/_+$/, ''), migrations.tenant),
+    SCHEMA: makeSchemaIsolation(admin, config.tenancy.sharedTenantsDatabase, naming.tenantStorage),
+  };
+  const registry = createClientRegistry({
+    factories: levelClientFactories,
+    limits: config.registry,
+    onPoolError: (error: Error) => logger.warn({ err: error }, 'tenant database connection lost'),
+  });
+  const directory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis });
+  const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
+  const knownClusters = new LRUCache<string, true>({ max: 100_000 });
+  const strategyFor = (record: { level: TenantLevelName; isolation: Isolation }) =>
+    record.level === 'TENANT' ? strategies[record.isolation] : strategies[record.level];
+
+  return {
+    config,
+    logger,
+    central: central.pool,
+    centralPrisma: central.prisma,
+    admin,
+    naming,
+    migrations,
+    registry,
+    directory,
+    strategyFor,
+    async planModules(tenantId) {
+      const cached = planModulesCache.get(tenantId);
+      if (cached) return cached.modules;
+      const result = await central.pool.query<{ modules: unknown }>(
+        'SELECT p.modules FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id WHERE t.id = $1',
+        [tenantId],
+      );
+      const raw = result.rows[0]?.modules;
+      const modules = Array.isArray(raw) ? raw.filter((m): m is string => typeof m === 'string') : 'all';
+      planModulesCache.set(tenantId, { modules });
+      return modules;
+    },
+    async clusterExists(record, module, year) {
+      const schema = naming.clusterSchema(record, module, year);
+      const key = `${record.id}:${schema}`;
+      if (knownClusters.has(key)) return true;
+      const lease = registry.lease({ ...strategyFor(record).connectionTarget(record), schema }, 'cluster');
+      try {
+        const rows = await lease.client.$queryRaw<unknown[]>`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
+        if (rows.length > 0) knownClusters.set(key, true);
+        return rows.length > 0;
+      } finally {
+        lease.release();
+      }
+    },
+    async tenantChanged(tenantId) {
+      planModulesCache.delete(tenantId);
+      await directory.invalidate(tenantId);
+    },
+    async close() {
+      await directory.close();
+      await registry.close();
+    },
+  };
+}
