@@ -3,6 +3,7 @@
  * tenancy (registry, directory, storage), demo data, schema, HTTP server. main.ts adds signals and
  * exit codes; tests call this with port 0.
  */
+import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
@@ -13,6 +14,7 @@ import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
 import { makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
@@ -22,12 +24,19 @@ export type RunningApp = {
   server: TenantgraphServer;
   central: CentralDatabase;
   tenancy: Tenancy;
+  /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
+  tokens: AccessTokenKeys;
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
 };
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+export type StartOptions = {
+  /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
+  wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+};
+
+export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const releasers = new Releasers();
   const releaseAll = () => releasers.releaseAll((name, error) => logger.error({ err: error, resource: name }, 'cleanup failed'));
   try {
@@ -62,7 +71,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       }
     }
 
-    const schema = await makeSchema();
+    const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
+    const tokens = await loadAccessTokenKeys(config);
     const server = await makeServer({
       config,
       logger,
@@ -70,14 +80,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       context: {
         services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
         identifiers: makeIdentifiers(config.tenancy),
-        tokens: await loadAccessTokenKeys(config),
+        tokens,
       },
     });
     releasers.add('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, tokens, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;

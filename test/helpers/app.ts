@@ -1,41 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { inject } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type RunningApp, type StartOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { makeLogger } from '../../src/infra/logger.js';
+import { mintAccessToken, type AccessTokenClaims } from '../../src/tenancy/identification/access-tokens.js';
+
+export type GqlResult<T> = {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+};
 
 export type TestApp = RunningApp & {
   url: string;
   /** POSTs a GraphQL operation over real HTTP; returns status, headers and parsed body. */
-  gql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; headers: Headers; body: { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] } }>;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
+  /** An access token signed with this app's keys. */
+  token(claims: AccessTokenClaims, options?: { ttlSeconds?: number; now?: Date }): Promise<string>;
 };
 
-/** Starts the whole server on a free port against this run's test database. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const config = parseConfig({
+/** Environment every test app shares: this run's database, Redis, and storage names. */
+export function testEnv(): Record<string, string> {
+  const runId = inject('runId');
+  return {
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     DATABASE_URL: inject('databaseUrl'),
     ...(inject('redisUrl') ? { REDIS_URL: inject('redisUrl')! } : {}),
-    ...env,
-  });
-  const app = await startApp(config, makeLogger(config.log.level));
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+    DEMO_DATA: 'false',
+    // Everything a test creates on the shared server carries the run id; teardown drops it.
+    TENANT_DATABASE_PREFIX: `t_${runId}_`.slice(0, 16),
+    TENANTS_SHARED_DATABASE: `tg_shared_${runId}`,
+  };
+}
+
+/** Starts the whole server on a free port against this run's test database. */
+export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+  const config = parseConfig({ ...testEnv(), ...env });
+  const app = await startApp(config, makeLogger(config.log.level), options);
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
     url,
-    async gql(query, variables, headers = {}) {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, headers: response.headers, body: (await response.json()) as never };
-    },
+    gql: (query, variables, headers = {}) => postJson(app.port, '/graphql', { query, variables }, headers),
+    token: (claims, options) => mintAccessToken(app.tokens, claims, options),
   };
 }
+
+/** A key (and slug) no other test uses. */
+export function uniqueKey(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * POSTs JSON with node:http rather than fetch: fetch silently drops a custom Host header, and
+ * tests must choose the host to exercise domain identification.
+ */
+export function postJson<T>(port: number, path: string, payload: unknown, headers: Record<string, string> = {}): Promise<GqlResult<T>> {
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent: keepAlive, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const responseHeaders = new Headers();
+          for (const [key, value] of Object.entries(response.headers)) if (typeof value === 'string') responseHeaders.set(key, value);
+          try {
+            resolve({ status: response.statusCode ?? 0, headers: responseHeaders, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 128 });

@@ -30,7 +30,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const cleanups: (() => Promise<void>)[] = [];
-  const runId = `r${Date.now().toString(36)}${process.pid.toString(36)}`;
+  // Short: it goes into database names (with a prefix) that must stay under 63 characters.
+  const runId = `r${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
 
   let baseUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   let embedded: EmbeddedPostgresHandle | undefined;

@@ -162,6 +162,14 @@ describe('identifyRequest', () => {
     expect(await targetOf(identify({ host: 'nobody.example.com', token: clinicAMember }))).toBe('clinic-a');
   });
 
+  it('with the token identifier off, the token tenant selects nothing but may not contradict the host', async () => {
+    const { identify } = setup({ TENANT_IDENTIFIERS: 'domain,subdomain' });
+    expect(await targetOf(identify({ host: 'localhost', token: clinicAMember }))).toBe('CENTRAL');
+    expect(await targetOf(identify({ host: 'clinic-a.example.com', token: clinicAMember }))).toBe('clinic-a');
+    const error = await expectCode(identify({ host: 'clinic-b.example.com', token: clinicAMember }), ErrorCode.TENANT_MISMATCH);
+    expect(error.message).toBe('The access token and the host name different tenants');
+  });
+
   it('only configured identifiers are consulted', async () => {
     const { identify } = setup({ TENANT_IDENTIFIERS: 'token,domain' });
     // Subdomains are off: clinic-b.tg.test is just an unknown host.

@@ -81,7 +81,9 @@ export async function identifyRequest(input: IdentificationInput, deps: Identify
     if (result !== undefined && result !== 'central') named.push({ by: identifier.name, chain: result });
   }
   if (hostChecked && !hostKnown) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'No tenant is served at this host');
-  const chain = reconcile(named);
+  // With the token identifier off, the token's tenant selects nothing but may still not contradict.
+  const unlistedTokenTenant = principal.kind === 'user' && !deps.identifiers.some((identifier) => identifier.name === 'token') ? principal.tenantId : null;
+  const chain = reconcile(named, unlistedTokenTenant);
   if (!chain) return { principal, scope: { level: 'CENTRAL' } };
   assertTenantAvailable(chain, principal);
   return { principal, scope: chain };
@@ -105,13 +107,18 @@ function malformedAuthorization(): AppError {
 
 type Named = { by: IdentifierName; chain: TenantChain };
 
-function reconcile(named: readonly Named[]): TenantChain | undefined {
+function reconcile(named: readonly Named[], unlistedTokenTenant: string | null): TenantChain | undefined {
   const header = named.find((entry) => entry.by === 'header');
   const chosen = header ?? named[0];
   if (!chosen) return undefined;
   const chosenId = chainTarget(chosen.chain).id;
   // With X-Tenant, the others may name the header's tenant or one of its ancestors.
   const allowed = new Set(header ? chainRecords(header.chain).map((record) => record.id) : [chosenId]);
+  if (unlistedTokenTenant !== null && !allowed.has(unlistedTokenTenant)) {
+    throw new AppError(ErrorCode.TENANT_MISMATCH, `The access token and the ${describe(chosen.by)} name different tenants`, {
+      details: { identifiers: ['token', chosen.by] },
+    });
+  }
   for (const entry of named) {
     if (entry === chosen || allowed.has(chainTarget(entry.chain).id)) continue;
     const [first, second] = named.indexOf(entry) < named.indexOf(chosen) ? [entry, chosen] : [chosen, entry];

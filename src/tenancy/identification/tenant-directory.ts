@@ -16,7 +16,7 @@ import { type Config } from '../../config.js';
 import { closeRedis, duplicateRedis, type RedisClient } from '../../infra/redis.js';
 import { type Logger } from '../../infra/logger.js';
 import { type TenantChain } from './identification-types.js';
-import { PgTenantSource, tenantChainSchema, type TenantLookup, type TenantSource } from './tenant-records.js';
+import { isPlausibleLookup, PgTenantSource, tenantChainSchema, type TenantLookup, type TenantSource } from './tenant-records.js';
 
 /** What identifiers need from the directory. Tests may fake it. */
 export interface TenantDirectory {
@@ -122,7 +122,16 @@ export class CachedTenantDirectory implements TenantDirectory {
       this.clearLocal();
       void this.refreshGeneration();
     });
-    await subscriber.subscribe(DIRECTORY_INVALIDATE_CHANNEL);
+    try {
+      await subscriber.subscribe(DIRECTORY_INVALIDATE_CHANNEL);
+    } catch (error) {
+      this.subscriber = undefined;
+      subscriber.disconnect();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot use Redis for the tenant directory: ${reason}. Check REDIS_URL and that Redis is running, or unset REDIS_URL to cache in-process only.`, {
+        cause: error,
+      });
+    }
     await this.refreshGeneration();
   }
 
@@ -139,6 +148,8 @@ export class CachedTenantDirectory implements TenantDirectory {
   }
 
   async find(lookup: TenantLookup): Promise<TenantChain | undefined> {
+    // Garbage (a Host header full of junk) matches nothing and is not worth a cache slot or a Redis key.
+    if (!isPlausibleLookup(lookup)) return undefined;
     const cacheKey = `${lookup.by}:${lookup.value}`;
     const cached = this.lru.get(cacheKey);
     if (cached) {

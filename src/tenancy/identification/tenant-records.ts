@@ -63,6 +63,9 @@ const QUERIES: Record<TenantLookup['by'], string> = {
   domain: `${SELECT_CHAIN} FROM domains d JOIN tenants t ON t.id = d.tenant_id ${JOIN_ANCESTORS} WHERE d.domain = $1`,
 };
 
+/** Host names as they reach lookups: lower-case, port stripped; `[` `]` `:` for IPv6 literals. */
+const DOMAIN_PATTERN = /^[a-z0-9._:[\]-]{1,253}$/;
+
 type ChainRow = { target: unknown; parent: unknown; grandparent: unknown };
 
 /** A lookup value that cannot match any row (a non-uuid id, a malformed slug) is answered without SQL. */
@@ -73,7 +76,7 @@ export function isPlausibleLookup(lookup: TenantLookup): boolean {
     case 'slug':
       return SLUG_PATTERN.test(lookup.value);
     case 'domain':
-      return lookup.value.length >= 1 && lookup.value.length <= 253;
+      return DOMAIN_PATTERN.test(lookup.value);
     default: {
       const unreachable: never = lookup.by;
       throw new Error(`unknown lookup ${String(unreachable)}`);

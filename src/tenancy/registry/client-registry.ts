@@ -354,8 +354,9 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
   function onConnectionReleased(error: Error | undefined): void {
     if (error || reliefScheduled || closed || uncoveredWaiters() <= 0) return;
     reliefScheduled = true;
-    // pg-pool files the connection as idle right after emitting 'release'.
-    queueMicrotask(() => {
+    // After pg-pool filed the connection as idle and the request (typically) released its
+    // lease: then a whole pool nobody leases can go, which the registry prefers.
+    setImmediate(() => {
       reliefScheduled = false;
       if (!closed) relieve();
     });
