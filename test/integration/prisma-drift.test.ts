@@ -1,76 +1,63 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/central/client.js';
+import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testPool } from '../helpers/database.js';
-
-type RuntimeField = { name: string; kind: string; type: string; dbName?: string | null };
-type RuntimeModel = { dbName: string | null; fields: RuntimeField[] };
-
-/** Which PostgreSQL column types each Prisma scalar may map to. */
-const COMPATIBLE: Record<string, string[]> = {
-  String: ['text', 'uuid', 'character', 'character varying', 'inet'],
-  Int: ['integer', 'smallint'],
-  BigInt: ['bigint'],
-  Boolean: ['boolean'],
-  DateTime: ['timestamp with time zone', 'timestamp without time zone', 'date'],
-  Json: ['jsonb', 'json'],
-  Float: ['double precision', 'real'],
-  Decimal: ['numeric'],
-};
+import { drift } from '../helpers/prisma-drift.js';
+import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 const pool = testPool(2);
-afterAll(() => pool.end());
+let app: TestApp;
+let hierarchy: Hierarchy;
+let clinic: ProvisionedTenant;
+const year = new Date().getUTCFullYear();
 
-/** Compares Prisma's runtime model of a level with what the migrations built in `schema`. */
-async function drift(client: unknown, schema: string): Promise<string[]> {
-  const model = (client as { _runtimeDataModel: { models: Record<string, RuntimeModel> } })._runtimeDataModel;
-  const columns = await pool.query<{ table_name: string; column_name: string; data_type: string }>(
-    `SELECT table_name, column_name, data_type FROM information_schema.columns
-      WHERE table_schema = $1 AND table_name <> '_tenantgraph_migrations'`,
-    [schema],
-  );
-  const database = new Map<string, Map<string, string>>();
-  for (const row of columns.rows) {
-    if (!database.has(row.table_name)) database.set(row.table_name, new Map());
-    database.get(row.table_name)!.set(row.column_name, row.data_type);
+beforeAll(async () => {
+  app = await startTestApp();
+  hierarchy = await makeHierarchy(app.tenancy, 1);
+  clinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE');
+});
+afterAll(async () => {
+  await app?.stop();
+  await pool.end();
+});
+
+/** Runs drift() for the client of `kind` on `record`'s storage, in `schema`. */
+async function levelDrift(record: ProvisionedTenant, kind: 'app' | 'group' | 'tenant' | 'cluster', schema: string, models?: string[]) {
+  const target = { ...app.tenancy.strategyFor(record).connectionTarget(record), schema };
+  const lease = app.tenancy.registry.lease(target, kind);
+  const url = new URL(target.serverUrl);
+  url.pathname = `/${target.database}`;
+  const storagePool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  try {
+    return await drift(storagePool, lease.client, schema, models);
+  } finally {
+    lease.release();
+    await storagePool.end();
   }
-  const problems: string[] = [];
-  const modelled = new Set<string>();
-  for (const [name, { dbName, fields }] of Object.entries(model.models)) {
-    const table = dbName ?? name;
-    modelled.add(table);
-    const dbColumns = database.get(table);
-    if (!dbColumns) {
-      problems.push(`model ${name}: table ${table} does not exist`);
-      continue;
-    }
-    const scalarColumns = new Set<string>();
-    for (const field of fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum')) {
-      const column = field.dbName ?? field.name;
-      scalarColumns.add(column);
-      const type = dbColumns.get(column);
-      if (!type) problems.push(`${name}.${field.name}: column ${table}.${column} does not exist`);
-      else if (field.kind === 'scalar' && !COMPATIBLE[field.type]?.includes(type)) {
-        problems.push(`${name}.${field.name}: Prisma ${field.type} but column ${table}.${column} is ${type}`);
-      }
-    }
-    for (const column of dbColumns.keys()) {
-      if (!scalarColumns.has(column)) problems.push(`table ${table}: column ${column} is not in model ${name}`);
-    }
-  }
-  for (const table of database.keys()) if (!modelled.has(table)) problems.push(`table ${table} has no Prisma model`);
-  return problems;
 }
 
 describe('Prisma schemas and migrations agree', () => {
   it('central: every model field is a column of a compatible type and every column is modelled', async () => {
     const client = new PrismaClient({ adapter: new PrismaPg(pool) });
     try {
-      expect(await drift(client, 'public')).toEqual([]);
+      expect(await drift(pool, client, 'public')).toEqual([]);
     } finally {
       await client.$disconnect();
     }
   });
-});
 
-export { drift };
+  it('app, group and tenant levels', async () => {
+    expect(await levelDrift(hierarchy.app, 'app', hierarchy.app.schemaName!)).toEqual([]);
+    expect(await levelDrift(hierarchy.groups[0]!, 'group', hierarchy.groups[0]!.schemaName!)).toEqual([]);
+    expect(await levelDrift(clinic, 'tenant', 'public')).toEqual([]);
+  });
+
+  it('each cluster module schema matches its models', async () => {
+    expect(await levelDrift(clinic, 'cluster', `emr_${year}`, ['Visit'])).toEqual([]);
+    expect(await levelDrift(clinic, 'cluster', `pos_${year}`, ['Invoice', 'InvoiceLine'])).toEqual([]);
+    expect(await levelDrift(clinic, 'cluster', `scm_${year}`, ['StockMovement'])).toEqual([]);
+  });
+});

@@ -17,8 +17,14 @@ describe('parseConfig', () => {
   });
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
-    expect(parseConfig({ NODE_ENV: 'production' }).graphql).toEqual({ introspection: false, sandbox: false });
-    expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+    const secret = { JWT_SECRET: 'x'.repeat(32) };
+    expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
+    expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
+  });
+
+  it('requires a JWT secret in production, and a long one anywhere', () => {
+    expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
+    expect(() => parseConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected at least 32 characters/);
   });
 
   it('names the variable, the problem and the fix in one line per bad value', () => {

@@ -167,7 +167,7 @@ describe('identifyRequest', () => {
     expect(await targetOf(identify({ host: 'localhost', token: clinicAMember }))).toBe('CENTRAL');
     expect(await targetOf(identify({ host: 'clinic-a.example.com', token: clinicAMember }))).toBe('clinic-a');
     const error = await expectCode(identify({ host: 'clinic-b.example.com', token: clinicAMember }), ErrorCode.TENANT_MISMATCH);
-    expect(error.message).toBe('The access token and the host name different tenants');
+    expect(error.message).toBe('The access token and the host point to different tenants');
   });
 
   it('only configured identifiers are consulted', async () => {
@@ -195,7 +195,7 @@ describe('identifyRequest', () => {
     const { identify } = setup();
     const error = await expectCode(identify({ host: 'clinic-b.example.com', token: clinicAMember }), ErrorCode.TENANT_MISMATCH);
     expect((error.extensions.http as { status: number }).status).toBe(403);
-    expect(error.message).toBe('The access token and the host name different tenants');
+    expect(error.message).toBe('The access token and the host point to different tenants');
     // A group admin's token does not open its clinics' hosts by itself...
     await expectCode(identify({ host: 'clinic-a.example.com', token: groupAAdmin }), ErrorCode.TENANT_MISMATCH);
     // ...nor does a clinic token open its group's host.
@@ -207,7 +207,7 @@ describe('identifyRequest', () => {
     // A domain registered to clinic-b that looks like clinic-a's subdomain.
     directory.domains.set('clinic-a.tg.test', directory.chains.find((chain) => chainTarget(chain).id === clinicB.id)!);
     const error = await expectCode(identify({ host: 'clinic-a.tg.test' }), ErrorCode.TENANT_MISMATCH);
-    expect(error.message).toBe('The subdomain and the host name different tenants');
+    expect(error.message).toBe('The subdomain and the host point to different tenants');
     expect(error.extensions.identifiers).toEqual(['subdomain', 'domain']);
   });
 

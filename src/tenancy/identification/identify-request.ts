@@ -115,14 +115,14 @@ function reconcile(named: readonly Named[], unlistedTokenTenant: string | null):
   // With X-Tenant, the others may name the header's tenant or one of its ancestors.
   const allowed = new Set(header ? chainRecords(header.chain).map((record) => record.id) : [chosenId]);
   if (unlistedTokenTenant !== null && !allowed.has(unlistedTokenTenant)) {
-    throw new AppError(ErrorCode.TENANT_MISMATCH, `The access token and the ${describe(chosen.by)} name different tenants`, {
+    throw new AppError(ErrorCode.TENANT_MISMATCH, `The access token and the ${describe(chosen.by)} point to different tenants`, {
       details: { identifiers: ['token', chosen.by] },
     });
   }
   for (const entry of named) {
     if (entry === chosen || allowed.has(chainTarget(entry.chain).id)) continue;
     const [first, second] = named.indexOf(entry) < named.indexOf(chosen) ? [entry, chosen] : [chosen, entry];
-    throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${describe(first.by)} and the ${describe(second.by)} name different tenants`, {
+    throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${describe(first.by)} and the ${describe(second.by)} point to different tenants`, {
       details: { identifiers: [first.by, second.by] },
     });
   }

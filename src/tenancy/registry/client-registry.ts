@@ -31,6 +31,9 @@ export const DEFAULT_APPLICATION_NAME = 'tenantgraph:tenant';
 /** Server URLs as given are cached up to this many; beyond it the cache starts over. */
 const MAX_CACHED_SERVER_URLS = 1024;
 
+/** How long `close()` waits for connections to finish closing before it returns anyway. */
+const CLOSE_WAIT_MS = 5000;
+
 type ServerEntry = {
   /** The server URL without its database path (credentials included: never log it). */
   key: string;
@@ -53,6 +56,8 @@ type PoolEntry = {
   /** Idle-connection closes asked of this pool whose connection has not been handed over yet. */
   steals: number;
   retired: boolean;
+  /** Set while something waits for the connections of a retired pool to be gone. */
+  onDrained: (() => void) | undefined;
 };
 
 type ClientEntry = {
@@ -125,7 +130,10 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     },
     onSlotReleased: (client) => {
       if (client.closingForBudget) closingConnections--;
-      (client.owner as PoolEntry | undefined)?.connections.delete(client);
+      const owner = client.owner as PoolEntry | undefined;
+      if (owner === undefined) return;
+      owner.connections.delete(client);
+      if (owner.connections.size === 0) owner.onDrained?.();
     },
   });
 
@@ -233,6 +241,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       connections: new Set(),
       steals: 0,
       retired: false,
+      onDrained: undefined,
     };
     // An idle connection losing its server must not crash the process.
     pool.on('error', reportError);
@@ -385,7 +394,15 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     for (const connection of entry.connections) markClosing(connection);
     stealsInFlight -= entry.steals;
     entry.steals = 0;
-    track(entry.pool.end());
+    // pool.end() resolves once its connections are asked to close, not once they are closed.
+    track(entry.pool.end().then(() => whenDrained(entry)));
+  }
+
+  function whenDrained(entry: PoolEntry): Promise<void> {
+    if (entry.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      entry.onDrained = resolve;
+    });
   }
 
   function sweepIdlePools(): void {
@@ -423,7 +440,17 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       for (const entry of [...pools.keys()]) retirePool(entry, 'close');
       // Leased or already evicted clients too: close means close.
       for (const entry of [...live]) disposeClient(entry);
-      while (pending.size > 0) await Promise.all(pending);
+      // Sockets normally close within milliseconds; a dead network must not hang shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+        timer.unref();
+      });
+      const settle = async () => {
+        while (pending.size > 0) await Promise.all(pending);
+      };
+      await Promise.race([settle(), giveUp]);
+      clearTimeout(timer);
     })();
     return closed;
   }

@@ -77,6 +77,9 @@ export type ClientRegistry<F extends ClientFactories> = {
    */
   lease<K extends keyof F>(target: ConnectionTarget, kind: K): Lease<ReturnType<F[K]>>;
   metrics(): RegistryMetrics;
-  /** Disconnects every client and ends every pool, leased or not. Safe to call twice. */
+  /**
+   * Disconnects every client and ends every pool, leased or not (running queries finish
+   * first); resolves once their connections closed, or after 5 s at most. Safe to call twice.
+   */
   close(): Promise<void>;
 };

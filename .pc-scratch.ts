@@ -1,0 +1,15 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '/work/main/src/generated/central/client.js';
+const pool = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/db' });
+let t = performance.now();
+const first = new PrismaClient({ adapter: new PrismaPg(pool, { schema: 's' }) });
+console.log('first', (performance.now() - t).toFixed(2), 'ms');
+t = performance.now();
+const list = [];
+for (let i = 0; i < 1000; i++) list.push(new PrismaClient({ adapter: new PrismaPg(pool, { schema: 's' + i }) }));
+console.log('per client', ((performance.now() - t) / 1000).toFixed(3), 'ms');
+t = performance.now();
+await Promise.all(list.map((c) => c.$disconnect()));
+console.log('disconnect per client', ((performance.now() - t) / 1000).toFixed(3), 'ms', process.memoryUsage().heapUsed / 1e6, 'MB heap');
+await first.$disconnect();
