@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from './app-error.js';
 import { ErrorCode } from './error-code.js';
+import { DATABASE_BUSY_MARKER } from '../tenancy/registry/registry-types.js';
 import { type Logger } from '../infra/logger.js';
 
 /**
@@ -17,6 +18,16 @@ export function makeFormatError(logger: Logger, currentRequestId: () => string |
     if (original instanceof AppError) return formatted;
     if (original instanceof GraphQLError && original.originalError === undefined) return formatted;
     const requestId = currentRequestId();
+    // The registry's budget was exhausted for longer than DB_ACQUIRE_TIMEOUT_MS. Prisma wraps the
+    // error, but keeps its message, which carries the marker.
+    if (original instanceof Error && original.message.includes(DATABASE_BUSY_MARKER)) {
+      logger.warn({ requestId, path: formatted.path }, 'database busy: no connection within DB_ACQUIRE_TIMEOUT_MS');
+      return {
+        message: 'The database is busy; retry shortly',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: ErrorCode.DATABASE_BUSY, ...(requestId ? { requestId } : {}) },
+      };
+    }
     logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error in GraphQL request');
     return {
       message: 'Internal server error',

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createClientRegistry, type ConnectionTarget } from '../../src/tenancy/registry/index.js';
+import { createClientRegistry, type ConnectionTarget, type RegistryMetrics } from '../../src/tenancy/registry/index.js';
 import { quoteIdent } from '../../src/tenancy/sql-names.js';
 
 const adminUrl = inject('adminDatabaseUrl');
@@ -75,57 +75,83 @@ function sampleConnections(applicationName: string): { stop(): Promise<{ peak: n
   };
 }
 
+type HammerResult = { failures: unknown[]; succeeded: number; sampledPeak: number; samples: number; metrics: RegistryMetrics; after: RegistryMetrics };
+
+/** Sends `queries` leased queries, CONCURRENCY at a time, spread over every database. */
+async function hammer(label: string, queries: number, pressureRelief: 'close-pool' | 'close-connection'): Promise<HammerResult> {
+  const applicationName = `tg:reg:${runId}:${label}`;
+  const registry = createClientRegistry({
+    factories: { raw: (pool: pg.Pool, schema: string) => ({ pool, schema, $disconnect: async () => {} }) },
+    limits: { maxConnections: BUDGET, poolMax: 3, acquireTimeoutMs: 10_000, maxClients: 1000, idleTtlMs: 60_000 },
+    applicationName,
+    pressureRelief,
+  });
+  const targets: ConnectionTarget[] = databases.map((database) => ({ serverUrl: adminUrl, database, schema: 'public' }));
+  const sampler = sampleConnections(applicationName);
+  const failures: unknown[] = [];
+  let succeeded = 0;
+  let next = 0;
+  const started = performance.now();
+  let metrics: RegistryMetrics;
+  let sampled: { peak: number; samples: number };
+  try {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let n = next++; n < queries; n = next++) {
+          // 7 is prime to 300: every database gets its share, neighbours hit different ones.
+          const lease = registry.lease(targets[(n * 7) % DATABASES]!, 'raw');
+          try {
+            await lease.client.pool.query('SELECT pg_sleep(0.002)');
+            succeeded++;
+          } catch (error) {
+            failures.push(error);
+          } finally {
+            lease.release();
+          }
+        }
+      }),
+    );
+  } finally {
+    measured[`${label}Ms`] = Math.round(performance.now() - started);
+    sampled = await sampler.stop();
+    metrics = registry.metrics();
+    await registry.close();
+  }
+  measured[`${label}SampledPeak`] = sampled.peak;
+  measured[`${label}PeakConnections`] = metrics.peakConnections;
+  measured[`${label}PoolEvictions`] = metrics.poolEvictions;
+  measured[`${label}ClientHits`] = metrics.clientHits;
+  return { failures, succeeded, sampledPeak: sampled.peak, samples: sampled.samples, metrics, after: registry.metrics() };
+}
+
 describe('client registry under load', () => {
   it(`keeps ${DATABASES} databases under a budget of ${BUDGET} connections`, async () => {
-    const applicationName = `tg:reg:${runId}:load`;
-    const registry = createClientRegistry({
-      factories: { raw: (pool: pg.Pool, schema: string) => ({ pool, schema, $disconnect: async () => {} }) },
-      limits: { maxConnections: BUDGET, poolMax: 3, acquireTimeoutMs: 10_000, maxClients: 1000, idleTtlMs: 60_000 },
-      applicationName,
-    });
-    const targets: ConnectionTarget[] = databases.map((database) => ({ serverUrl: adminUrl, database, schema: 'public' }));
-    const sampler = sampleConnections(applicationName);
-    const failures: unknown[] = [];
-    let succeeded = 0;
-    let next = 0;
-    const started = performance.now();
-    try {
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          for (let n = next++; n < QUERIES; n = next++) {
-            // 7 is prime to 300: every database gets 10 queries, neighbours hit different ones.
-            const lease = registry.lease(targets[(n * 7) % DATABASES]!, 'raw');
-            try {
-              await lease.client.pool.query('SELECT pg_sleep(0.002)');
-              succeeded++;
-            } catch (error) {
-              failures.push(error);
-            } finally {
-              lease.release();
-            }
-          }
-        }),
-      );
-    } finally {
-      measured.hammerMs = Math.round(performance.now() - started);
-      const sampled = await sampler.stop();
-      measured.sampledPeak = sampled.peak;
-      measured.samples = sampled.samples;
-      Object.assign(measured, registry.metrics());
-      await registry.close();
-    }
-    const metrics = registry.metrics();
-    expect(failures.map(String)).toEqual([]);
-    expect(succeeded).toBe(QUERIES);
-    expect(measured.sampledPeak).toBeLessThanOrEqual(BUDGET);
-    expect(measured.sampledPeak).toBeGreaterThan(BUDGET / 2); // the sampler did see the load
-    expect(measured.samples).toBeGreaterThan(10);
-    expect(metrics.peakConnections).toBeLessThanOrEqual(BUDGET);
-    expect(metrics.queries).toBe(QUERIES);
-    expect(metrics.poolEvictions).toBeGreaterThan(0);
-    expect(metrics.budgetWaits).toBeGreaterThan(0);
-    expect(metrics.busyErrors).toBe(0);
-    expect(metrics.connections).toBe(0);
-    expect(metrics.openPools).toBe(0);
+    const result = await hammer('hammer', QUERIES, 'close-pool');
+    expect(result.failures.map(String)).toEqual([]);
+    expect(result.succeeded).toBe(QUERIES);
+    expect(result.sampledPeak).toBeLessThanOrEqual(BUDGET);
+    expect(result.sampledPeak).toBeGreaterThan(BUDGET / 2); // the sampler did see the load
+    expect(result.samples).toBeGreaterThan(10);
+    expect(result.metrics.peakConnections).toBeLessThanOrEqual(BUDGET);
+    expect(result.metrics.queries).toBe(QUERIES);
+    expect(result.metrics.poolEvictions).toBeGreaterThan(0);
+    expect(result.metrics.budgetWaits).toBeGreaterThan(0);
+    expect(result.metrics.busyErrors).toBe(0);
+    // close() returned only after every connection had closed.
+    expect(result.after).toMatchObject({ connections: 0, openPools: 0, openClients: 0 });
+  }, 120_000);
+
+  it("holds the budget too when only idle connections are closed ('close-connection'), keeping clients cached", async () => {
+    const queries = 1500;
+    const result = await hammer('connections', queries, 'close-connection');
+    expect(result.failures.map(String)).toEqual([]);
+    expect(result.succeeded).toBe(queries);
+    expect(result.sampledPeak).toBeLessThanOrEqual(BUDGET);
+    expect(result.metrics.peakConnections).toBeLessThanOrEqual(BUDGET);
+    expect(result.metrics.poolEvictions).toBe(0);
+    expect(result.metrics.clientMisses).toBe(DATABASES);
+    expect(result.metrics.clientHits).toBe(queries - DATABASES);
+    expect(result.metrics.busyErrors).toBe(0);
+    expect(result.after.connections).toBe(0);
   }, 120_000);
 });

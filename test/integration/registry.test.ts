@@ -13,15 +13,16 @@ const testDatabase = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
 
 const pool = testPool(2);
 const admin = new pg.Pool({ connectionString: adminUrl, max: 2 });
-/** A second database, for tests that need two pools. */
+/** More databases, for tests that need several pools. */
 const otherDatabase = `tg_reg_${runId}_other`;
+const thirdDatabase = `tg_reg_${runId}_third`;
 
 beforeAll(async () => {
-  await admin.query(`CREATE DATABASE ${quoteIdent(otherDatabase)} TEMPLATE template0`);
+  for (const name of [otherDatabase, thirdDatabase]) await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
 });
 afterAll(async () => {
   await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(otherDatabase)} WITH (FORCE)`);
+  for (const name of [otherDatabase, thirdDatabase]) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   await admin.end();
 });
 
@@ -102,9 +103,13 @@ describe('client registry against PostgreSQL', () => {
     const applicationName = `tg:reg:${runId}:busy`;
     const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 2, acquireTimeoutMs: 200 }), applicationName });
     try {
-      const leases = ['s1', 's2', 's3'].map((schema) => registry.lease(target(testDatabase, schema), 'raw'));
+      // Three databases, three pools, three connections wanted at once; the budget has two.
+      const leases = [testDatabase, otherDatabase, thirdDatabase].map((database) => registry.lease(target(database), 'raw'));
       const started = Date.now();
-      const outcomes = await Promise.allSettled(leases.map((lease) => lease.client.pool.query('SELECT pg_sleep(1)')));
+      const running = Promise.allSettled(leases.map((lease) => lease.client.pool.query('SELECT pg_sleep(1)')));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await serverConnections(applicationName)).toBe(2);
+      const outcomes = await running;
       const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
       expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(2);
       expect(failed).toHaveLength(1);
@@ -122,7 +127,7 @@ describe('client registry against PostgreSQL', () => {
       expect(metrics.busyErrors).toBe(2);
       expect(metrics.budgetWaits).toBeGreaterThanOrEqual(2);
       expect(metrics.peakConnections).toBe(2);
-      expect(metrics.openPools).toBe(1);
+      expect(metrics.openPools).toBe(3);
       for (const lease of [...leases, central]) lease.release();
       // Once slots are free the same client works.
       const retry = registry.lease(target(testDatabase, 'public'), 'central');
@@ -135,7 +140,7 @@ describe('client registry against PostgreSQL', () => {
 
   it('closes an idle connection of a leased pool to serve a waiting one', async () => {
     const applicationName = `tg:reg:${runId}:steal`;
-    const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 2, poolMax: 2 }), applicationName });
+    const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 2, poolMax: 2 }), applicationName, pressureRelief: 'close-pool' });
     try {
       // Pool 1 is leased (by a request between two queries) and has an idle connection.
       const holder = registry.lease(target(testDatabase), 'raw');
@@ -168,6 +173,31 @@ describe('client registry against PostgreSQL', () => {
       await registry.close();
     }
     expect(await serverConnections(applicationName)).toBe(0);
+  });
+
+  it('an evicted Prisma client keeps serving its running request and is disconnected at release', async () => {
+    const applicationName = `tg:reg:${runId}:evict`;
+    const registry = createClientRegistry({ factories, limits: limits({ maxClients: 2 }), applicationName });
+    try {
+      const a = registry.lease(target(testDatabase, 'public'), 'central');
+      const running = a.client.$queryRawUnsafe<{ n: number }[]>('SELECT pg_sleep(0.3)::text AS slept, 1 AS n');
+      registry.lease(target(testDatabase, 'ev_b'), 'central').release();
+      registry.lease(target(testDatabase, 'ev_c'), 'central').release(); // evicts a, which is leased
+      expect(registry.metrics()).toMatchObject({ clientEvictions: 1, openClients: 3 });
+      expect((await running)[0]!.n).toBe(1);
+      expect(await a.client.plan.count()).toBeGreaterThanOrEqual(0); // still usable until released
+      a.release();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(registry.metrics().openClients).toBe(2);
+      // The key gets a fresh client on the same pool.
+      const fresh = registry.lease(target(testDatabase, 'public'), 'central');
+      expect(fresh.client).not.toBe(a.client);
+      expect(await fresh.client.plan.count()).toBeGreaterThanOrEqual(0);
+      fresh.release();
+      expect(registry.metrics().openPools).toBe(1);
+    } finally {
+      await registry.close();
+    }
   });
 
   it('closes pools nobody used for idleTtlMs, with their clients', async () => {

@@ -44,3 +44,15 @@ describe('formatError', () => {
     expect(logged).toHaveLength(1);
   });
 });
+
+describe('formatError and the connection budget', () => {
+  it('turns a query that found no connection slot into DATABASE_BUSY', () => {
+    const busy = new Error('Invalid `prisma.patient.findMany()` invocation: tenantgraph:DATABASE_BUSY no connection slot within 5000 ms');
+    const wrapped = new GraphQLError(busy.message, { originalError: busy, path: ['patients'] });
+    expect(format({ message: busy.message, path: ['patients'] }, wrapped)).toEqual({
+      message: 'The database is busy; retry shortly',
+      path: ['patients'],
+      extensions: { code: 'DATABASE_BUSY', requestId: 'req-1' },
+    });
+  });
+});

@@ -51,9 +51,11 @@ export function makeDatabaseIsolation(
       });
       await templateReady;
       const { databaseName } = requireNames(record);
+      // FILE_COPY copies the small template's files instead of WAL-logging every block (PG 15's
+      // default), which measured about twice as fast for provisioning.
       for (let attempt = 0; ; attempt++) {
         try {
-          await admin.maintenance(`CREATE DATABASE ${quoteIdent(databaseName)} TEMPLATE ${quoteIdent(template)}`);
+          await admin.maintenance(`CREATE DATABASE ${quoteIdent(databaseName)} TEMPLATE ${quoteIdent(template)} STRATEGY FILE_COPY`);
           return;
         } catch (error) {
           // 55006: another clone of the template is starting; it only takes a moment.

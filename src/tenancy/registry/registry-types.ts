@@ -66,6 +66,16 @@ export type ClientRegistryOptions<F extends ClientFactories> = {
   limits: RegistryLimits;
   /** pg `application_name` of every registry connection. Default `'tenantgraph:tenant'`. */
   applicationName?: string;
+  /**
+   * What is closed first when a connection needs a budget slot and none is free. Default `'close-connection'`.
+   * - `'close-pool'`: the least recently leased pool that nobody leases and whose connections are
+   *   all idle, whole, with its clients; else one idle connection of another pool.
+   * - `'close-connection'`: only idle connections (of unleased pools first, least recently leased
+   *   first); pools and clients stay cached until idle eviction or the client LRU drops them.
+   *   A PrismaClient costs ~7 ms of CPU and ~1.8 MB of heap to build, so under sustained
+   *   pressure this mode avoids rebuilding clients (measured 1.5–1.9x faster with Prisma clients).
+   */
+  pressureRelief?: 'close-pool' | 'close-connection';
   /** Errors of idle connections and of closing clients. Default: ignored (the next query reports the problem). */
   onPoolError?: (error: Error) => void;
 };
