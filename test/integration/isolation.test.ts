@@ -90,9 +90,18 @@ const pairs = () =>
 describe('reads never cross tenants', () => {
   it('each token sees exactly its own patients, whatever the isolation mode', async () => {
     for (const clinic of Object.values(clinics)) {
-      const { body } = await app.gql<{ patients: { edges: { node: { mrn: string } }[] } }>(PATIENTS, { first: 100 }, auth(clinic));
+      const { body } = await app.gql<{ patients: { edges: { node: { id: string; mrn: string; visits: { id: string; practitioner: { id: string } }[] } }[] } }>(
+        PATIENTS,
+        { first: 100 },
+        auth(clinic),
+      );
       expect(body.errors).toBeUndefined();
-      expect(body.data!.patients.edges.map((edge) => edge.node.mrn).sort()).toEqual([0, 1, 2].map((i) => `${clinic.marker}-${i}`));
+      const edges = body.data!.patients.edges;
+      expect(edges.map((edge) => edge.node.mrn).sort()).toEqual([0, 1, 2].map((i) => `${clinic.marker}-${i}`));
+      expect(edges.map((edge) => edge.node.id).sort()).toEqual([...clinic.patientIds].sort());
+      // Visits (cluster schema, batched) and their practitioners (group level, batched) are this clinic's own.
+      const ownPractitioner = groupPractitioners[clinic.parentId === hierarchy.groups[0]!.id ? 0 : 1]![0];
+      expect(edges.every((edge) => edge.node.visits.length === 1 && edge.node.visits[0]!.practitioner.id === ownPractitioner)).toBe(true);
     }
   });
 
