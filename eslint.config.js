@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'src/generated/**', 'node_modules/**', '.data/**', 'coverage/**', 'storage/**'] },
+  { ignores: ['dist/**', 'src/generated/**', 'examples/client/generated/**', 'node_modules/**', '.data/**', 'coverage/**', 'storage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { type GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
-import { permissions } from './permissions/permissions.js';
+import { applyPermissions } from './permissions/apply-permissions.js';
+import { permissions, ruleTree } from './permissions/permissions.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
@@ -33,5 +33,5 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
 
 /** The executable schema: resolvers, @tenantLevel transformer, then graphql-shield. */
 export async function makeSchema(): Promise<GraphQLSchema> {
-  return applyMiddleware(await makeSchemaDefinition(), permissions);
+  return applyPermissions(await makeSchemaDefinition(), permissions, ruleTree);
 }

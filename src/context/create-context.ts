@@ -6,7 +6,7 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Logger } from '../infra/logger.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
-import { chainTarget, type IdentificationInput } from '../tenancy/identification/identification-types.js';
+import { chainTarget, type IdentificationInput, type IdentifiedScope } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
 import { type RequestContext, type ServerServices } from './request-context.js';
@@ -20,6 +20,7 @@ export type ContextDependencies = {
 
 export async function createRequestContext(
   deps: ContextDependencies,
+  /** `logger` is the process logger; the context binds request and tenant to it when first used. */
   request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
 ): Promise<RequestContext> {
   const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
@@ -27,19 +28,25 @@ export async function createRequestContext(
     identifiers: deps.identifiers,
     tokens: deps.tokens,
   });
-  const logger =
-    scope.level === 'CENTRAL'
-      ? request.logger
-      : request.logger.child({ tenantId: chainTarget(scope).id, tenant: chainTarget(scope).slug, level: scope.level });
+  let logger: Logger | undefined;
   return {
     requestId: request.requestId,
-    logger,
+    // Made on first use: most requests log nothing, and a pino child costs more than the rest of the context.
+    get logger() {
+      return (logger ??= bindLogger(request.logger, request.requestId, scope));
+    },
     services: deps.services,
     principal,
     scope,
     db: new RequestDatabases(deps.services.tenancy, scope),
     loaders: new Map(),
   };
+}
+
+function bindLogger(base: Logger, requestId: string, scope: IdentifiedScope): Logger {
+  if (scope.level === 'CENTRAL') return base.child({ requestId });
+  const target = chainTarget(scope);
+  return base.child({ requestId, tenantId: target.id, tenant: target.slug, level: scope.level });
 }
 
 /** Host without port, lower-case; IPv6 literals lose their brackets. */

@@ -1,4 +1,4 @@
-import { isObjectType } from 'graphql';
+import { isObjectType, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ruleTree } from '../../src/permissions/permissions.js';
 import { makeSchemaDefinition } from '../../src/schema.js';
@@ -44,5 +44,18 @@ describe('the printed schema', () => {
     expect(sdl).toContain('directive @tenantLevel(level: TenantLevel!) on OBJECT | FIELD_DEFINITION');
     expect(sdl).toMatch(/type Patient @tenantLevel\(level: TENANT\)/);
     expect(sdl).toMatch(/catalogItems: \[CatalogItem!\]! @tenantLevel\(level: APP\)/);
+  });
+});
+
+describe('applyPermissions', () => {
+  it('keeps shield on guarded fields and takes it off fields whose rule is allow', async () => {
+    const { makeSchema } = await import('../../src/schema.js');
+    const executable = await makeSchema();
+    const resolve = (type: string, name: string) => (executable.getType(type) as GraphQLObjectType).getFields()[name]!.resolve!;
+    const context = { scope: { level: 'TENANT' }, principal: { kind: 'anonymous' } };
+    // allow: the plain resolver answers synchronously
+    expect(resolve('Patient', 'mrn')({ mrn: 'A-1' }, {}, context, {} as never)).toBe('A-1');
+    // guarded: shield's async middleware runs the rules first
+    expect(resolve('Query', 'patients')(undefined, {}, { ...context }, { fieldName: 'patients', parentType: executable.getQueryType() } as never)).toBeInstanceOf(Promise);
   });
 });

@@ -3,6 +3,7 @@
  * Only HS256 is accepted; `alg: none`, other algorithms, a wrong `kid`, `iss` or `aud`, a bad
  * signature and an expired token are all UNAUTHENTICATED.
  */
+import { LRUCache } from 'lru-cache';
 import { randomUUID, webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
@@ -96,6 +97,37 @@ export async function verifyAccessToken(
   token: string,
   options: { now?: Date; clockToleranceSeconds?: number } = {},
 ): Promise<UserPrincipal> {
+  return (await verifyWithExpiry(keys, token, options)).principal;
+}
+
+/**
+ * Verified tokens by their exact text, until they expire. A client sends the same token with
+ * every request, and HMAC verification plus claim validation cost more than the rest of
+ * identification together. Only successes are cached (a forged token is checked every time),
+ * entries are frozen (shared by requests), bounded per key set, and never outlive `exp`.
+ */
+const verifiedTokens = new WeakMap<AccessTokenKeys, LRUCache<string, { principal: UserPrincipal; expiresAtMs: number }>>();
+
+/** verifyAccessToken with the cache above; the request path uses this. */
+export async function verifyAccessTokenCached(keys: AccessTokenKeys, token: string): Promise<UserPrincipal> {
+  let cache = verifiedTokens.get(keys);
+  if (!cache) {
+    cache = new LRUCache({ max: 10_000 });
+    verifiedTokens.set(keys, cache);
+  }
+  const hit = cache.get(token);
+  if (hit && hit.expiresAtMs > Date.now()) return hit.principal;
+  const { principal, expiresAt } = await verifyWithExpiry(keys, token, {});
+  const frozen = Object.freeze({ ...principal, roles: Object.freeze([...principal.roles]), abilities: Object.freeze([...principal.abilities]) }) as UserPrincipal;
+  cache.set(token, { principal: frozen, expiresAtMs: expiresAt * 1000 });
+  return frozen;
+}
+
+async function verifyWithExpiry(
+  keys: AccessTokenKeys,
+  token: string,
+  options: { now?: Date; clockToleranceSeconds?: number },
+): Promise<{ principal: UserPrincipal; expiresAt: number }> {
   let payload: unknown;
   try {
     const verified = await jwtVerify(token, keys.key, {
@@ -116,13 +148,14 @@ export async function verifyAccessToken(
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw invalidToken(claims.error);
-  return userPrincipal({
+  const principal = userPrincipal({
     subject: claims.data.sub,
     tenantId: claims.data.tid?.toLowerCase() ?? null,
     roles: claims.data.roles,
     abilities: claims.data.abilities,
     impersonatorId: claims.data.act?.sub ?? null,
   });
+  return { principal, expiresAt: (payload as { exp: number }).exp };
 }
 
 function invalidToken(cause?: unknown): AppError {

@@ -16,7 +16,7 @@
  */
 import { type Config, type IdentifierName } from '../../config.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { verifyAccessToken, type AccessTokenKeys } from './access-tokens.js';
+import { verifyAccessTokenCached, type AccessTokenKeys } from './access-tokens.js';
 import { DomainIdentifier } from './domain-identifier.js';
 import { HeaderIdentifier } from './header-identifier.js';
 import {
@@ -98,7 +98,7 @@ export async function authenticate(authorization: string | undefined, keys: Acce
   if (authorization.length > MAX_AUTHORIZATION_LENGTH) throw malformedAuthorization();
   const match = /^bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
   if (!match?.[1]) throw malformedAuthorization();
-  return verifyAccessToken(keys, match[1]);
+  return verifyAccessTokenCached(keys, match[1]);
 }
 
 function malformedAuthorization(): AppError {
