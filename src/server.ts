@@ -17,7 +17,7 @@ import { createRequestContext, type ContextDependencies } from './context/create
 import { currentRequestId, runWithRequestState, type RequestContext, type RequestState } from './context/request-context.js';
 import { ErrorCode, makeFormatError } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
-import { readBody, BodyTooLargeError } from './infra/http-body.js';
+import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
 export type MakeServerOptions = {
   config: Config;
@@ -74,23 +74,47 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       }
     } catch (error) {
       logger.error({ err: error, requestId }, 'unhandled error in HTTP handler');
-      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
+      if (!res.headersSent) sendGraphQLError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
       else res.destroy();
     }
   };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    const method = req.method?.toUpperCase() ?? 'GET';
+    // Refused before Apollo sees them, so no request context (and no database lease) is made.
+    if (method !== 'GET' && method !== 'POST') {
+      req.resume();
+      return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, requestId, { allow: 'GET, POST' });
+    }
     let body: unknown;
-    try {
-      body = await readGraphQLBody(req, config.http.bodyLimitBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, requestId);
+    if (method === 'POST') {
+      const refusal = refusePostContent(req);
+      if (refusal) {
+        req.resume();
+        return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, requestId, refusal.headers);
       }
-      if (error instanceof SyntaxError) {
-        return sendGraphQLError(res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', requestId);
+      let raw: string;
+      try {
+        raw = await readBody(req, config.http.bodyLimitBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, requestId);
+        }
+        if (error instanceof BodyNotUtf8Error) {
+          return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', requestId);
+        }
+        if (error instanceof RequestAbortedError) {
+          logger.debug({ requestId }, 'client went away before sending the whole request body');
+          return res.destroy();
+        }
+        throw error;
       }
-      throw error;
+      try {
+        // Empty: Apollo answers "POST body missing" with 400.
+        body = raw.length === 0 ? undefined : JSON.parse(raw);
+      } catch {
+        return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', requestId);
+      }
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -100,9 +124,9 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
     try {
       const response = await runWithRequestState(state, () =>
         apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+          httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger: logger.child({ requestId }) });
+            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger });
             return state.context;
           },
         }),
@@ -142,17 +166,6 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
   };
 }
 
-/** JSON bodies are parsed here; other content types go to Apollo as text so it can refuse them. */
-async function readGraphQLBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
-  const raw = await readBody(req, limit);
-  const type = req.headers['content-type'] ?? '';
-  if (/^application\/(graphql-response\+)?json\b/i.test(type) || /\+json\b/i.test(type)) {
-    return raw.length === 0 ? undefined : JSON.parse(raw);
-  }
-  return raw;
-}
-
 async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse) {
   res.statusCode = response.status ?? 200;
   for (const [key, value] of response.headers) res.setHeader(key, value);
@@ -180,6 +193,44 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-function sendGraphQLError(res: ServerResponse, status: number, code: ErrorCode, message: string, requestId: string) {
-  sendJson(res, status, { errors: [{ message, extensions: { code, requestId } }] });
+/**
+ * POST bodies must be uncompressed UTF-8 `application/json` (GraphQL over HTTP's request type).
+ * Anything else is refused with 415 before reading it, rather than guessed at: a body in another
+ * charset would be misread, a compressed one would be garbage, and `text/plain`, form and
+ * multipart bodies are what a cross-site form can send (they never reach Apollo's CSRF check).
+ */
+function refusePostContent(req: IncomingMessage): { message: string; headers: Record<string, string> } | undefined {
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    return { message: `Content-Encoding "${encoding}" is not supported; send the body uncompressed`, headers: { 'accept-encoding': 'identity' } };
+  }
+  const given = req.headers['content-type'];
+  const type = parseMediaType(given);
+  if (type?.essence !== 'application/json') {
+    const what = given === undefined ? 'A POST request without Content-Type' : `Content-Type "${type?.essence ?? given.slice(0, 100)}"`;
+    return { message: `${what} is not supported; send the operation as application/json`, headers: { accept: 'application/json' } };
+  }
+  const charset = type.parameters.get('charset');
+  if (charset !== undefined && !isUtf8Label(charset)) {
+    return { message: `charset "${charset}" is not supported; send the body as UTF-8`, headers: { accept: 'application/json; charset=utf-8' } };
+  }
+  return undefined;
+}
+
+const JSON_MEDIA_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_MEDIA_TYPE = 'application/graphql-response+json; charset=utf-8';
+
+/**
+ * Our own errors (before Apollo runs) in the GraphQL response format, with the media type the
+ * client prefers of the two GraphQL over HTTP defines; application/json on a tie, when there is
+ * no Accept, or when neither is acceptable (as Apollo does for its errors).
+ */
+function sendGraphQLError(req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string, requestId: string, headers: Record<string, string> = {}) {
+  const accept = req.headers.accept;
+  const prefersGraphQLResponse = accept !== undefined && acceptWeight(accept, 'application/graphql-response+json') > acceptWeight(accept, 'application/json');
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.statusCode = status;
+  res.setHeader('content-type', prefersGraphQLResponse ? GRAPHQL_RESPONSE_MEDIA_TYPE : JSON_MEDIA_TYPE);
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code, requestId } }] }));
 }

@@ -4,9 +4,23 @@ export class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
 }
 
+/** The body's bytes are not UTF-8 (the only encoding we read; see `isUtf8Label`). */
+export class BodyNotUtf8Error extends Error {
+  override readonly name = 'BodyNotUtf8Error';
+}
+
+/** The client went away (or its connection broke) before the whole body arrived. */
+export class RequestAbortedError extends Error {
+  override readonly name = 'RequestAbortedError';
+}
+
 /**
  * Reads a request body as UTF-8, refusing it as soon as it passes `limit` bytes (checked against
  * Content-Length first, then while streaming, so a lying header cannot get more through).
+ *
+ * Bytes that are not UTF-8 are refused (BodyNotUtf8Error) rather than replaced with U+FFFD: a
+ * silently altered query or variable could match something else. A leading byte order mark is
+ * dropped, as WHATWG's UTF-8 decode does.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
@@ -16,13 +30,81 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        req.resume();
+        throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw error;
+    // Node ends the stream with "aborted" (ECONNRESET) or a premature close: nobody is listening.
+    throw new RequestAbortedError('request body was not received completely', { cause: error });
   }
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch (error) {
+    throw new BodyNotUtf8Error('request body is not valid UTF-8', { cause: error });
+  }
+}
+
+export type MediaType = {
+  /** `type/subtype`, lower case. */
+  essence: string;
+  /** Parameter names in lower case; values unquoted, case kept. The first of a repeated name wins. */
+  parameters: ReadonlyMap<string, string>;
+};
+
+const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
+const ESSENCE = new RegExp(`^${TOKEN}/${TOKEN}$`);
+
+/**
+ * Parses a media type (`Content-Type`, or one range of `Accept`) leniently: `type/subtype` must be
+ * well formed, malformed parameters are skipped. Undefined or malformed: null.
+ */
+export function parseMediaType(header: string | undefined): MediaType | null {
+  if (header === undefined) return null;
+  const [head = '', ...rest] = header.split(';');
+  const essence = head.trim().toLowerCase();
+  if (!ESSENCE.test(essence)) return null;
+  const parameters = new Map<string, string>();
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim().toLowerCase();
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+    if (name && !parameters.has(name)) parameters.set(name, value);
+  }
+  return { essence, parameters };
+}
+
+/** WHATWG Encoding's labels for UTF-8 (what `new TextDecoder(label)` maps to UTF-8). */
+const UTF8_LABELS = new Set(['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8']);
+
+export function isUtf8Label(charset: string): boolean {
+  return UTF8_LABELS.has(charset.trim().toLowerCase());
+}
+
+/**
+ * How much an `Accept` header wants `essence` (its q, 0..1): the most specific matching range
+ * decides (`type/subtype` over `type/*` over `*\/*`). No matching range: 0.
+ */
+export function acceptWeight(accept: string, essence: string): number {
+  const major = essence.slice(0, essence.indexOf('/'));
+  let specificity = -1;
+  let weight = 0;
+  for (const range of accept.split(',')) {
+    const parsed = parseMediaType(range);
+    if (!parsed) continue;
+    const match = parsed.essence === essence ? 2 : parsed.essence === `${major}/*` ? 1 : parsed.essence === '*/*' ? 0 : -1;
+    if (match <= specificity) continue;
+    specificity = match;
+    const q = Number(parsed.parameters.get('q') ?? '1');
+    weight = Number.isFinite(q) ? Math.min(Math.max(q, 0), 1) : 1;
+  }
+  return weight;
 }
