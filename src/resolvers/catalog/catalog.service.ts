@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { byIds } from '../common/batch.js';
 import { type AppClient } from '../../tenancy/level-clients.js';
 import { type CatalogItem } from './catalog-item.type.js';
 
@@ -11,9 +12,7 @@ export function listCatalogItems(db: AppClient): Promise<CatalogItem[]> {
 export function catalogItemLoader(context: RequestContext): DataLoader<string, CatalogItem | null> {
   return requestLoader(context, 'app:catalogItemById', () =>
     new DataLoader<string, CatalogItem | null>(async (ids) => {
-      const rows = await context.db.app().catalogItem.findMany({ where: { id: { in: [...ids] } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
+      return byIds(ids, await context.db.app().catalogItem.findMany({ where: { id: { in: [...ids] } } }));
     }),
   );
 }

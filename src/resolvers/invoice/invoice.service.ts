@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { catalogItemLoader } from '../catalog/catalog.service.js';
 import { getPatient } from '../patient/patient.service.js';
@@ -29,9 +30,7 @@ export function invoicesByPatientLoader(context: RequestContext, year: number): 
         include: { lines: { orderBy: { id: 'asc' } } },
         orderBy: [{ issuedAt: 'desc' }, { id: 'asc' }],
       });
-      const byPatient = new Map<string, Invoice[]>();
-      for (const row of rows) byPatient.set(row.patientId, [...(byPatient.get(row.patientId) ?? []), row]);
-      return patientIds.map((id) => byPatient.get(id) ?? []);
+      return groupedBy(patientIds, rows, (row) => row.patientId);
     }),
   );
 }

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { byIds } from '../common/batch.js';
 import { type GroupClient } from '../../tenancy/level-clients.js';
 import { type Practitioner } from './practitioner.type.js';
 
@@ -10,9 +11,7 @@ export function listPractitioners(db: GroupClient): Promise<Practitioner[]> {
 export function practitionerLoader(context: RequestContext): DataLoader<string, Practitioner | null> {
   return requestLoader(context, 'group:practitionerById', () =>
     new DataLoader<string, Practitioner | null>(async (ids) => {
-      const rows = await context.db.group().practitioner.findMany({ where: { id: { in: [...ids] } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
+      return byIds(ids, await context.db.group().practitioner.findMany({ where: { id: { in: [...ids] } } }));
     }),
   );
 }

@@ -3,6 +3,7 @@ import { requestLoader, type RequestContext } from '../../context/request-contex
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type Prisma } from '../../generated/central/client.js';
 import { chainTarget, type TenantRecord } from '../../tenancy/identification/identification-types.js';
+import { byIds, groupedBy } from '../common/batch.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { type TenantIsolation, type TenantLevel, type TenantStatus } from '../common/tenant-level.enum.js';
@@ -72,8 +73,7 @@ export function tenantByIdLoader(context: RequestContext): DataLoader<string, Te
   return requestLoader(context, 'central:tenantById', () =>
     new DataLoader<string, Tenant | null>(async (ids) => {
       const rows = await context.db.central().tenant.findMany({ where: { id: { in: [...ids] }, deletedAt: null } });
-      const byId = new Map(rows.map((row) => [row.id, toTenant(row)]));
-      return ids.map((id) => byId.get(id) ?? null);
+      return byIds(ids, rows.map(toTenant));
     }),
   );
 }
@@ -82,7 +82,7 @@ export function domainsByTenantLoader(context: RequestContext): DataLoader<strin
   return requestLoader(context, 'central:domainsByTenant', () =>
     new DataLoader<string, TenantDomain[]>(async (ids) => {
       const rows = await context.db.central().domain.findMany({ where: { tenantId: { in: [...ids] } }, orderBy: [{ isPrimary: 'desc' }, { domain: 'asc' }] });
-      return ids.map((id) => rows.filter((row) => row.tenantId === id));
+      return groupedBy(ids, rows, (row) => row.tenantId);
     }),
   );
 }

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type ClusterModule } from '../../tenancy/storage-names.js';
+import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { getPatient } from '../patient/patient.service.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
@@ -33,13 +34,7 @@ export function visitsByPatientLoader(context: RequestContext, year: number): Da
         where: { patientId: { in: [...patientIds] } },
         orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
       });
-      const byPatient = new Map<string, Visit[]>();
-      for (const row of rows) {
-        const list = byPatient.get(row.patientId) ?? [];
-        list.push(row);
-        byPatient.set(row.patientId, list);
-      }
-      return patientIds.map((id) => byPatient.get(id) ?? []);
+      return groupedBy(patientIds, rows, (row) => row.patientId);
     }),
   );
 }
