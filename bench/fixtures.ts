@@ -1,0 +1,202 @@
+/**
+ * The bench's tenants: one hot clinic (own database, 50 patients), SCHEMA clinics in the shared
+ * tenants database and DATABASE clinics with a few patients each. Made with the project's own
+ * `provisionTenant`, so they are exactly what production provisioning makes; kept across runs
+ * (provisioning 1,300 tenants takes minutes, a re-run only looks them up).
+ */
+import pg from 'pg';
+import { parseConfig } from '../src/config.js';
+import { centralMigrationTarget, openCentralDatabase } from '../src/infra/central-database.js';
+import { makeLogger } from '../src/infra/logger.js';
+import { closeRedis, openRedis } from '../src/infra/redis.js';
+import { migrate } from '../src/tenancy/migrator/index.js';
+import { provisionTenant } from '../src/tenancy/provisioning/provision-tenant.js';
+import { quoteIdent } from '../src/tenancy/sql-names.js';
+import { type Isolation } from '../src/tenancy/storage-names.js';
+import { createTenancy, type Tenancy } from '../src/tenancy/tenancy.js';
+import { type BenchEnvironment } from './environment.js';
+import { mapLimit } from './util.js';
+
+export type BenchTenant = { id: string; key: string; isolation: Isolation; databaseName: string; schemaName: string };
+
+export type Fixtures = {
+  hot: BenchTenant;
+  schemaTenants: BenchTenant[];
+  databaseTenants: BenchTenant[];
+  /** What this run had to create (0 on a re-run) and how long setup took. */
+  provisioned: number;
+  setupSeconds: number;
+};
+
+const APP_KEY = 'bench_app';
+const GROUP_KEY = 'bench_group';
+const HOT_KEY = 'hot';
+const schemaKey = (i: number) => `sc_${String(i).padStart(4, '0')}`;
+const databaseKey = (i: number) => `db_${String(i).padStart(3, '0')}`;
+
+/** Drops everything the bench ever made on this server. */
+export async function dropBenchDatabases(bench: BenchEnvironment): Promise<string[]> {
+  const central = decodeURIComponent(new URL(bench.databaseUrl).pathname.slice(1));
+  const client = new pg.Client({ connectionString: bench.maintenanceUrl, application_name: 'bench:admin' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname = $1 OR datname = $2 OR datname LIKE $3 ORDER BY datname",
+      [central, bench.sharedTenantsDatabase, `${bench.storagePrefix.replace(/_/g, '\\_')}%`],
+    );
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+    return rows.map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Makes sure the central database is migrated and the tenants exist with their patients.
+ * @param counts how many SCHEMA and DATABASE clinics the run needs (the first N of each kind)
+ */
+export async function ensureFixtures(
+  bench: BenchEnvironment,
+  counts: { schemaTenants: number; databaseTenants: number; hotPatients: number; churnPatients: number; parallelism: number },
+  progress: (line: string) => void,
+): Promise<Fixtures> {
+  const started = performance.now();
+  const config = parseConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: bench.databaseUrl,
+    REDIS_URL: bench.redisUrl,
+    JWT_SECRET: bench.jwtSecret,
+    DEMO_DATA: 'false',
+    TENANT_DATABASE_PREFIX: bench.storagePrefix,
+    TENANTS_SHARED_DATABASE: bench.sharedTenantsDatabase,
+  });
+  const logger = makeLogger('warn', 'bench');
+  const central = await openCentralDatabase(config, logger); // creates tg_bench when missing
+  // With Redis, provisioning publishes directory invalidations like production does.
+  const redis = openRedis(bench.redisUrl, logger, { name: 'tenantgraph-bench' });
+  let tenancy: Tenancy | undefined;
+  try {
+    await migrate(central.pool, await centralMigrationTarget());
+    tenancy = await createTenancy({ config, logger, central, redis });
+    const t = tenancy;
+
+    const app = await ensureTenant(t, { level: 'APP', key: APP_KEY });
+    const group = await ensureTenant(t, { level: 'CENTRAL_TENANT', key: GROUP_KEY, parentId: app.tenant.id });
+    const wanted: { key: string; isolation: Isolation }[] = [
+      { key: HOT_KEY, isolation: 'DATABASE' },
+      ...Array.from({ length: counts.schemaTenants }, (_, i) => ({ key: schemaKey(i), isolation: 'SCHEMA' as const })),
+      ...Array.from({ length: counts.databaseTenants }, (_, i) => ({ key: databaseKey(i), isolation: 'DATABASE' as const })),
+    ];
+    const existing = await existingTenants(t, wanted.map((w) => w.key));
+    const missing = wanted.filter((w) => !existing.has(w.key));
+    if (missing.length > 0) progress(`provisioning ${missing.length} tenants (${wanted.length - missing.length} already exist), ${counts.parallelism} at a time`);
+    let done = 0;
+    let lastReport = performance.now();
+    const made = await mapLimit(missing, counts.parallelism, async (w) => {
+      const result = await ensureTenant(t, { level: 'TENANT', key: w.key, parentId: group.tenant.id, isolation: w.isolation });
+      done++;
+      if (performance.now() - lastReport > 5000 || done === missing.length) {
+        lastReport = performance.now();
+        progress(`  provisioned ${done}/${missing.length} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      }
+      return result.tenant;
+    });
+    for (const tenant of made) existing.set(tenant.key, tenant);
+
+    const pick = (key: string) => {
+      const tenant = existing.get(key);
+      if (!tenant) throw new Error(`tenant ${key} was not provisioned`);
+      return tenant;
+    };
+    const fixtures = {
+      hot: pick(HOT_KEY),
+      schemaTenants: Array.from({ length: counts.schemaTenants }, (_, i) => pick(schemaKey(i))),
+      databaseTenants: Array.from({ length: counts.databaseTenants }, (_, i) => pick(databaseKey(i))),
+    };
+    progress('checking patients (idempotent insert; existing rows are kept)');
+    await seedPatients(bench, [fixtures.hot], counts.hotPatients, 1);
+    await seedPatients(bench, [...fixtures.schemaTenants, ...fixtures.databaseTenants], counts.churnPatients, counts.parallelism);
+    return { ...fixtures, provisioned: missing.length, setupSeconds: (performance.now() - started) / 1000 };
+  } finally {
+    await tenancy?.close();
+    await closeRedis(redis);
+    await central.close();
+  }
+}
+
+async function existingTenants(tenancy: Tenancy, keys: string[]): Promise<Map<string, BenchTenant>> {
+  const { rows } = await tenancy.central.query<{ id: string; key: string; isolation: Isolation; database_name: string; schema_name: string }>(
+    "SELECT id, key, isolation, database_name, schema_name FROM tenants WHERE key = ANY($1) AND level = 'TENANT' AND status = 'ACTIVE' AND deleted_at IS NULL",
+    [keys],
+  );
+  return new Map(rows.map((r) => [r.key, { id: r.id, key: r.key, isolation: r.isolation, databaseName: r.database_name, schemaName: r.schema_name }]));
+}
+
+/**
+ * The tenant with this key, provisioned when missing. A row left behind by an interrupted run
+ * (status PROVISIONING) is removed with its storage and made again.
+ */
+async function ensureTenant(
+  tenancy: Tenancy,
+  input: { level: 'APP' | 'CENTRAL_TENANT' | 'TENANT'; key: string; parentId?: string; isolation?: Isolation },
+): Promise<{ tenant: BenchTenant; created: boolean }> {
+  const { rows } = await tenancy.central.query<{ id: string; status: string; isolation: Isolation; database_name: string; schema_name: string }>(
+    'SELECT id, status, isolation, database_name, schema_name FROM tenants WHERE key = $1 AND level = $2 AND deleted_at IS NULL',
+    [input.key, input.level],
+  );
+  const row = rows[0];
+  if (row && row.status === 'ACTIVE') {
+    return { tenant: { id: row.id, key: input.key, isolation: row.isolation, databaseName: row.database_name, schemaName: row.schema_name }, created: false };
+  }
+  if (row) {
+    const record = { id: row.id, level: input.level, key: input.key, isolation: row.isolation, databaseName: row.database_name, schemaName: row.schema_name };
+    await tenancy.strategyFor(record).dropStorage(record);
+    await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [row.id]);
+  }
+  const slug = input.key.replace(/_/g, '-');
+  const made = await provisionTenant(tenancy, {
+    level: input.level,
+    parentId: input.parentId ?? null,
+    key: input.key,
+    slug: input.level === 'TENANT' ? `bench-${slug}` : slug,
+    name: `Bench ${input.key}`,
+    ...(input.level === 'TENANT' ? { isolation: input.isolation ?? 'DATABASE', clusterYears: [] } : {}),
+  });
+  return {
+    tenant: { id: made.id, key: made.key, isolation: made.isolation, databaseName: made.databaseName!, schemaName: made.schemaName! },
+    created: true,
+  };
+}
+
+const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Radia', 'Ken'];
+const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'McCarthy', 'Perlman', 'Thompson', 'Ritchie', 'Hamilton'];
+
+/**
+ * Gives each tenant `count` patients (MRN `<key>-<n>`). Plain SQL on the tenant's own storage:
+ * seeding is setup, not what is measured. ON CONFLICT keeps re-runs cheap and idempotent.
+ */
+async function seedPatients(bench: BenchEnvironment, tenants: readonly BenchTenant[], count: number, parallelism: number): Promise<void> {
+  const byDatabase = new Map<string, BenchTenant[]>();
+  for (const tenant of tenants) byDatabase.set(tenant.databaseName, [...(byDatabase.get(tenant.databaseName) ?? []), tenant]);
+  await mapLimit([...byDatabase], parallelism, async ([database, inDatabase]) => {
+    const url = new URL(bench.databaseUrl);
+    url.pathname = `/${database}`;
+    const client = new pg.Client({ connectionString: url.toString(), application_name: 'bench:seed' });
+    await client.connect();
+    try {
+      for (const tenant of inDatabase) {
+        await client.query(
+          `INSERT INTO ${quoteIdent(tenant.schemaName)}.patients (mrn, first_name, last_name, email)
+           SELECT $1 || '-' || n, ($2::text[])[1 + n % cardinality($2::text[])], ($3::text[])[1 + (n * 7) % cardinality($3::text[])],
+                  'p' || n || '@' || $1 || '.example'
+           FROM generate_series(1, $4::int) AS n
+           ON CONFLICT (mrn) DO NOTHING`,
+          [tenant.key, FIRST_NAMES, LAST_NAMES, count],
+        );
+      }
+    } finally {
+      await client.end();
+    }
+  });
+}
