@@ -28,17 +28,16 @@ export class RequestDatabases {
 
   app(): AppClient {
     if (this.scope.level === 'CENTRAL') throw missing('APP', this.scope.level);
-    return this.leased('app', this.scope.app, this.tenancy.strategyFor(this.scope.app).connectionTarget(this.scope.app).schema);
+    return this.leased('app', this.scope.app);
   }
 
   group(): GroupClient {
     if (this.scope.level !== 'CENTRAL_TENANT' && this.scope.level !== 'TENANT') throw missing('CENTRAL_TENANT', this.scope.level);
-    return this.leased('group', this.scope.group, this.tenancy.strategyFor(this.scope.group).connectionTarget(this.scope.group).schema);
+    return this.leased('group', this.scope.group);
   }
 
   tenant(): TenantClient {
-    const tenant = this.tenantRecord();
-    return this.leased('tenant', tenant, this.tenancy.strategyFor(tenant).connectionTarget(tenant).schema);
+    return this.leased('tenant', this.tenantRecord());
   }
 
   /** A cluster schema of the request's tenant, e.g. ('emr', 2026) → emr_2026. Validates the year. */
@@ -78,12 +77,16 @@ export class RequestDatabases {
     if (leases) for (const lease of leases) lease.release();
   }
 
-  private leased<K extends LevelClientKind>(kind: K, record: TenantRecord, schema: string): ReturnType<(typeof levelClientFactories)[K]> {
-    const key = `${kind}:${record.id}:${schema}`;
+  /**
+   * The request's client of `kind` for `record`, in `schema` (default: the record's own schema).
+   * Memoised per request, so a resolver tree asking many times leases once.
+   */
+  private leased<K extends LevelClientKind>(kind: K, record: TenantRecord, schema?: string): ReturnType<(typeof levelClientFactories)[K]> {
+    const key = `${kind}:${record.id}:${schema ?? ''}`;
     const cached = this.byKey.get(key);
     if (cached) return cached as never;
-    const strategy = this.tenancy.strategyFor(record);
-    const target = { ...strategy.connectionTarget(record), schema };
+    const own = this.tenancy.strategyFor(record).connectionTarget(record);
+    const target = schema ? { ...own, schema } : own;
     const lease = this.tenancy.registry.lease(target, kind);
     (this.leases ??= []).push(lease);
     this.byKey.set(key, lease.client);

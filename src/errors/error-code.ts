@@ -38,3 +38,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 };
+
+/**
+ * Carried in the message of the error a query gets when the connection budget had no slot in
+ * time. Prisma wraps that error but keeps its message, so formatError recognises it by this.
+ */
+export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';

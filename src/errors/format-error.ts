@@ -1,7 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from './app-error.js';
-import { ErrorCode } from './error-code.js';
-import { DATABASE_BUSY_MARKER } from '../tenancy/registry/registry-types.js';
+import { DATABASE_BUSY_MARKER, ErrorCode } from './error-code.js';
 import { type Logger } from '../infra/logger.js';
 
 /**

@@ -3,6 +3,7 @@
  * with a few patients, practitioners, catalog items, visits and invoices. Created only on an
  * empty tenants table (and never with DEMO_DATA=false); users replace it with their own.
  */
+import { withAdvisoryLock } from '../infra/advisory-lock.js';
 import { provisionTenant } from './provisioning/provision-tenant.js';
 import { type Tenancy } from './tenancy.js';
 
@@ -17,10 +18,8 @@ const PATIENTS = [
 export type DemoResult = { created: false } | { created: true; clinics: { slug: string; domain: string; isolation: string }[] };
 
 export async function seedDemoData(tenancy: Tenancy): Promise<DemoResult> {
-  const lock = await tenancy.central.connect();
-  try {
-    // Two servers starting together on an empty database must not both seed it.
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', ['tenantgraph:demo-data']);
+  // Two servers starting together on an empty database must not both seed it.
+  return withAdvisoryLock(tenancy.central, 'tenantgraph:demo-data', async (lock) => {
     const existing = await lock.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
     if ((existing.rows[0]?.n ?? 0) > 0) return { created: false };
 
@@ -102,8 +101,5 @@ export async function seedDemoData(tenancy: Tenancy): Promise<DemoResult> {
         { slug: clinicB.slug, domain: 'clinic-b.localhost', isolation: 'SCHEMA' },
       ],
     };
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', ['tenantgraph:demo-data']).catch(() => {});
-    lock.release();
-  }
+  });
 }

@@ -5,6 +5,7 @@
 import { AppError, ErrorCode } from '../errors/index.js';
 
 export const KEY_PATTERN = /^[a-z][a-z0-9_]{1,40}$/;
+/** Same rules as the `tenants.key` and `tenants.slug` CHECK constraints. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const TENANT_LEVELS = ['APP', 'CENTRAL_TENANT', 'TENANT'] as const;

@@ -1,10 +1,10 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { UUID_PATTERN } from '../../tenancy/identification/identification-types.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are uuids; anything else cannot name a row, so it is simply "not found" (never a hint). */
 export function isUuid(value: string): boolean {
-  return UUID.test(value);
+  return UUID_PATTERN.test(value);
 }
 
 /** Maps Prisma's known request errors to client errors; everything else goes on unchanged. */

@@ -3,9 +3,11 @@
  * `tenants` table holds them, the chain app → group → tenant a request runs in, and the principal
  * the bearer token names.
  */
+import { SLUG_PATTERN, TENANT_LEVELS, type TenantLevelName } from '../storage-names.js';
 
-export const TENANT_LEVELS = ['APP', 'CENTRAL_TENANT', 'TENANT'] as const;
-export type TenantRecordLevel = (typeof TENANT_LEVELS)[number];
+// Levels and the slug rule have one definition, next to the storage names they govern.
+export { SLUG_PATTERN, TENANT_LEVELS };
+export type TenantRecordLevel = TenantLevelName;
 
 export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'FAILED', 'DELETING'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
@@ -135,5 +137,4 @@ export function userPrincipal(claims: {
 }
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Same rule as the `tenants.slug` CHECK constraint. */
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+

@@ -1,4 +1,5 @@
 import { type MigrationFile, migrate } from '../migrator/index.js';
+import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 import { quoteIdent } from '../sql-names.js';
 import { fingerprintOf } from '../migration-targets.js';
 import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
@@ -22,23 +23,15 @@ export function makeDatabaseIsolation(
   let templateReady: Promise<void> | undefined;
 
   async function buildTemplate(): Promise<void> {
-    const lock = await admin.centralPool.connect();
-    try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`tenantgraph:template:${template}`]);
-      try {
-        if (await admin.databaseExists(template)) return;
-        const building = `${template}_build`;
-        await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`);
-        await admin.maintenance(`CREATE DATABASE ${quoteIdent(building)}`);
-        await admin.withDatabase(building, (pool) => migrate(pool, { label: 'tenant:template', files: tenantMigrations }));
-        // Renamed only once complete: a half-built template is never cloned.
-        await admin.maintenance(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(template)}`);
-      } finally {
-        await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`tenantgraph:template:${template}`]);
-      }
-    } finally {
-      lock.release();
-    }
+    await withAdvisoryLock(admin.centralPool, `tenantgraph:template:${template}`, async () => {
+      if (await admin.databaseExists(template)) return;
+      const building = `${template}_build`;
+      await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`);
+      await admin.maintenance(`CREATE DATABASE ${quoteIdent(building)}`);
+      await admin.withDatabase(building, (pool) => migrate(pool, { label: 'tenant:template', files: tenantMigrations }));
+      // Renamed only once complete: a half-built template is never cloned.
+      await admin.maintenance(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(template)}`);
+    });
   }
 
   return {

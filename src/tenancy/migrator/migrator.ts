@@ -7,6 +7,7 @@ import { type Pool, type PoolClient } from 'pg';
 import { type MigrationFile } from './migration-files.js';
 import { MigrationChecksumError, MigrationError, MigrationFailedError } from './migration-errors.js';
 import { quoteIdent } from '../sql-names.js';
+import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 
 export const MIGRATIONS_TABLE = '_tenantgraph_migrations';
 
@@ -52,37 +53,26 @@ export async function migrate(
   onApplied?: (file: string, durationMs: number) => void,
 ): Promise<MigrateResult> {
   const schema = target.schema ?? 'public';
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(target)]);
-    try {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${MIGRATIONS_TABLE} (
-           name text PRIMARY KEY,
-           checksum text NOT NULL,
-           applied_at timestamptz NOT NULL DEFAULT now(),
-           duration_ms integer NOT NULL
-         )`,
-      );
-      const status = await statusWith(client, target);
-      assertHistoryMatches(status, target);
-      const applied: MigrateResult['applied'] = [];
-      for (const file of status.pending) {
-        const durationMs = await applyOne(client, schema, file, target.label);
-        applied.push({ name: file.name, durationMs });
-        onApplied?.(file.name, durationMs);
-      }
-      return { target: target.label, applied, alreadyApplied: status.applied.length };
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(target)]).catch(() => {
-        broken = true; // the session is gone; its locks went with it
-      });
+  return withAdvisoryLock(pool, lockKey(target), async (client) => {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${MIGRATIONS_TABLE} (
+         name text PRIMARY KEY,
+         checksum text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now(),
+         duration_ms integer NOT NULL
+       )`,
+    );
+    const status = await statusWith(client, target);
+    assertHistoryMatches(status, target);
+    const applied: MigrateResult['applied'] = [];
+    for (const file of status.pending) {
+      const durationMs = await applyOne(client, schema, file, target.label);
+      applied.push({ name: file.name, durationMs });
+      onApplied?.(file.name, durationMs);
     }
-  } finally {
-    client.release(broken);
-  }
+    return { target: target.label, applied, alreadyApplied: status.applied.length };
+  });
 }
 
 /** Throws when the recorded history and the files disagree. */

@@ -56,7 +56,7 @@ export type RegistryMetrics = {
 };
 
 /** Marker carried in the message of the error a query gets when no slot frees in time. */
-export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';
+export { DATABASE_BUSY_MARKER } from '../../errors/error-code.js';
 
 /** Client factories by kind, e.g. `{ tenant: (pool, schema) => new PrismaClient(...) }`. */
 export type ClientFactories = Record<string, ClientFactory<DisposableClient>>;

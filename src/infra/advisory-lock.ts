@@ -1,0 +1,24 @@
+import { type Pool, type PoolClient } from 'pg';
+
+/**
+ * Runs `fn` while holding a session-level PostgreSQL advisory lock named `key`, on a connection
+ * of `pool` that `fn` may use too. Another process asking for the same key waits. The lock is
+ * released on the way out; if the session died meanwhile, its lock died with it and the
+ * connection is discarded rather than returned to the pool.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, key: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    try {
+      return await fn(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => {
+        broken = true;
+      });
+    }
+  } finally {
+    client.release(broken);
+  }
+}
