@@ -36,6 +36,8 @@ export const ruleTree = {
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
   },
   Mutation: {
+    // The service narrows to the caller's subtree (NOT_FOUND outside it).
+    setTenantHomepage: and(isAuthenticated, or(isSystemAdmin, isScopeAdmin)),
     createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
@@ -47,6 +49,7 @@ export const ruleTree = {
   Me: allow,
   CurrentTenant: allow,
   Tenant: allow,
+  TenantHomepage: allow,
   TenantDomain: allow,
   TenantConnection: allow,
   TenantEdge: allow,
