@@ -15,8 +15,9 @@ import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, runWithRequestState, type RequestContext, type RequestState } from './context/request-context.js';
-import { ErrorCode, makeFormatError } from './errors/index.js';
+import { ErrorCode, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
+import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
 export type MakeServerOptions = {
@@ -48,6 +49,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    // No "Did you mean ...?" in errors when introspection is off: suggestions would leak the schema.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     formatError: makeFormatError(logger, currentRequestId),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
@@ -55,6 +58,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
+      retryableErrorsPlugin(),
+      storableInputPlugin(),
     ],
     logger,
   });

@@ -4,9 +4,10 @@
  * TENANT_NOT_FOUND, ...) are thrown from here and answered by Apollo with their HTTP status.
  */
 import { type IncomingHttpHeaders } from 'node:http';
+import { databaseUnavailable, isDatabaseUnavailable } from '../errors/index.js';
 import { type Logger } from '../infra/logger.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
-import { chainTarget, type IdentificationInput, type IdentifiedScope } from '../tenancy/identification/identification-types.js';
+import { chainTarget, type Identification, type IdentificationInput, type IdentifiedScope } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
 import { type RequestContext, type ServerServices } from './request-context.js';
@@ -23,11 +24,21 @@ export async function createRequestContext(
   /** `logger` is the process logger; the context binds request and tenant to it when first used. */
   request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
 ): Promise<RequestContext> {
-  const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
-    directory: deps.services.tenancy.directory,
-    identifiers: deps.identifiers,
-    tokens: deps.tokens,
-  });
+  let identification: Identification;
+  try {
+    identification = await identifyRequest(identificationInput(request.headers), {
+      directory: deps.services.tenancy.directory,
+      identifiers: deps.identifiers,
+      tokens: deps.tokens,
+    });
+  } catch (error) {
+    // The tenant directory reads the central database on a cache miss: an outage there is a
+    // retryable 503, not an internal error.
+    if (!isDatabaseUnavailable(error)) throw error;
+    request.logger.warn({ err: error, requestId: request.requestId }, 'database unavailable while identifying the request');
+    throw databaseUnavailable(error);
+  }
+  const { principal, scope } = identification;
   let logger: Logger | undefined;
   return {
     requestId: request.requestId,

@@ -34,7 +34,7 @@ export async function listPatients(
     });
   }
   if (args.after) {
-    const [lastName, firstName, id] = decodeCursor(args.after, tenantId, 3) as [string, string, string];
+    const [lastName, firstName, id] = decodeCursor(args.after, tenantId, ['text', 'text', 'uuid']) as [string, string, string];
     and.push({
       OR: [
         { lastName: { gt: lastName } },

@@ -51,7 +51,7 @@ export async function listTenants(
   const search = filter?.search?.trim();
   if (search) and.push({ OR: [{ slug: { contains: search } }, { name: { contains: search, mode: 'insensitive' } }] });
   if (args.after) {
-    const [slug] = decodeCursor(args.after, CENTRAL_CURSOR_SCOPE, 1) as [string];
+    const [slug] = decodeCursor(args.after, CENTRAL_CURSOR_SCOPE, ['text']) as [string];
     and.push({ slug: { gt: slug } });
   }
   const rows = await context.db.central().tenant.findMany({ where: { AND: and }, orderBy: { slug: 'asc' }, take: take + 1 });
