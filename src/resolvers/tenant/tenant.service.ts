@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type Prisma } from '../../generated/central/client.js';
+import { mayDescribeScope } from '../../permissions/rules.js';
 import { chainTarget, type TenantRecord } from '../../tenancy/identification/identification-types.js';
 import { byIds, groupedBy } from '../common/batch.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
@@ -90,10 +91,14 @@ export function domainsByTenantLoader(context: RequestContext): DataLoader<strin
 export function currentTenantOf(context: RequestContext) {
   const scope = context.scope;
   if (scope.level === 'CENTRAL') return { level: 'CENTRAL' as TenantLevel, tenant: null, app: null, group: null };
+  // An outsider (anonymous, or signed in elsewhere) gets the public view; the Tenant field rules
+  // refuse everything but slug, name and status on it (permissions.ts).
+  const detailsHidden = !mayDescribeScope(context);
+  const view = (record: TenantRecord): Tenant => (detailsHidden ? { ...toTenant(record), detailsHidden } : toTenant(record));
   return {
     level: scope.level as TenantLevel,
-    tenant: toTenant(chainTarget(scope)),
-    app: toTenant(scope.app),
-    group: scope.level === 'APP' ? null : toTenant(scope.group),
+    tenant: view(chainTarget(scope)),
+    app: view(scope.app),
+    group: scope.level === 'APP' ? null : view(scope.group),
   };
 }
