@@ -26,7 +26,8 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 
 /** `pg` raises these as plain Errors without a code. */
-const PG_MESSAGES = [/^Connection terminated/, /^Client has encountered a connection error and is not queryable/, /^Client was closed and is not queryable/];
+// Not anchored: Prisma wraps them in "Invalid `prisma.x.findMany()` invocation: ..." without a cause.
+const PG_MESSAGES = [/Connection terminated/, /Client has encountered a connection error and is not queryable/, /Client was closed and is not queryable/];
 
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 5 || error === null || typeof error !== 'object') return false;
