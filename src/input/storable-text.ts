@@ -3,6 +3,7 @@
  * it fails with 22021, inlined in a query it breaks the wire protocol (08P01). An unpaired UTF-16
  * surrogate has no UTF-8 form: `pg` would silently store U+FFFD instead of what was sent.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const SUSPICIOUS = /[\u0000\uD800-\uDFFF]/;
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
