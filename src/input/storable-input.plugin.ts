@@ -6,14 +6,15 @@ import { findUnstorableText, isStorableText } from './storable-text.js';
 const MESSAGE = 'Text may not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates';
 
 const listener: GraphQLRequestListener<never> = {
-  async didResolveOperation({ request, document }) {
+  async didResolveOperation({ request, source, document }) {
     const inVariables = findUnstorableText(request.variables);
     if (inVariables !== undefined) {
       throw new AppError(ErrorCode.BAD_USER_INPUT, `${MESSAGE} (variable ${inVariables})`, { details: { variable: inVariables } });
     }
     // A literal can only hold such text through an escape (the lexer refuses raw control
-    // characters), so documents without `\u` are not walked at all.
-    if (!request.query?.includes('\\u')) return;
+    // characters), so documents without `\u` are not walked at all. `source` rather than
+    // `request.query`: a persisted query sent by hash alone has no `query`.
+    if (!source.includes('\\u')) return;
     let found = false;
     visit(document, {
       StringValue(node) {

@@ -3,9 +3,10 @@
  * NUL bytes, forged cursors, out-of-range input, field suggestions in production, what an
  * anonymous caller learns about a host's tenant, and tokens with a future `iat` or a century-long life.
  */
+import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logCapture, startTestApp, type TestApp } from '../helpers/app.js';
+import { logCapture, postJson, startTestApp, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 
@@ -48,6 +49,13 @@ describe('text PostgreSQL cannot store is BAD_USER_INPUT', () => {
     expect(viaLiteral.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const surrogate = await app.gql(CREATE, { input: { mrn: 'nul-3', firstName: 'a\uD800b', lastName: 'Doe' } }, auth);
     expect(surrogate.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // Sent as a persisted query, then by its hash alone: refused both times, never run.
+    const literal = 'mutation { createPatient(input: { mrn: "nul-4", firstName: "a\\u0000b", lastName: "Doe" }) { id } }';
+    const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(literal).digest('hex') };
+    const registered = await postJson<unknown>(app.port, '/graphql', { query: literal, extensions: { persistedQuery } }, auth);
+    expect(registered.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const byHash = await postJson<unknown>(app.port, '/graphql', { extensions: { persistedQuery } }, auth);
+    expect(['BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND']).toContain(byHash.body.errors?.[0]?.extensions?.code);
     expect(await patientCount()).toBe(before);
     // Everything else still works, emoji included.
     const fine = await app.gql<{ createPatient: { firstName: string } }>(CREATE, { input: { mrn: 'ok-1', firstName: 'Zoë 😀', lastName: 'Doe' } }, auth);
