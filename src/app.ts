@@ -4,6 +4,7 @@
  * exit codes; tests call this with port 0.
  */
 import { type GraphQLSchema } from 'graphql';
+import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
 import { type Config } from './config.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
@@ -26,6 +27,7 @@ export type RunningApp = {
   tenancy: Tenancy;
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: AccessTokenKeys;
+  auth: AuthServices;
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -34,6 +36,8 @@ export type RunningApp = {
 export type StartOptions = {
   /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
+  auth?: Pick<AuthOptions, 'clock' | 'throttleKeyPrefix' | 'maxFailuresPerIp'>;
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
@@ -73,12 +77,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
     const tokens = await loadAccessTokenKeys(config);
+    const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
     const server = await makeServer({
       config,
       logger,
       schema,
       context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
+        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy, auth },
         identifiers: makeIdentifiers(config.tenancy),
         tokens,
       },
@@ -87,7 +92,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, tokens, auth, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;

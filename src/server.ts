@@ -129,7 +129,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger });
+            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger, remoteAddress: req.socket.remoteAddress });
             return state.context;
           },
         }),

@@ -21,13 +21,15 @@ export type ContextDependencies = {
 export async function createRequestContext(
   deps: ContextDependencies,
   /** `logger` is the process logger; the context binds request and tenant to it when first used. */
-  request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
+  request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger; remoteAddress?: string | undefined },
 ): Promise<RequestContext> {
   const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
     directory: deps.services.tenancy.directory,
     identifiers: deps.identifiers,
     tokens: deps.tokens,
+    credentials: deps.services.auth.credentials,
   });
+  const userAgent = request.headers['user-agent'];
   let logger: Logger | undefined;
   return {
     requestId: request.requestId,
@@ -38,6 +40,7 @@ export async function createRequestContext(
     services: deps.services,
     principal,
     scope,
+    client: { requestId: request.requestId, ip: request.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null },
     db: new RequestDatabases(deps.services.tenancy, scope),
     loaders: new Map(),
   };

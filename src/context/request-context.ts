@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type DataLoader from 'dataloader';
+import { type AuthServices } from '../auth/auth-services.js';
+import { type ClientRequest } from '../auth/auth-types.js';
 import { type Logger } from '../infra/logger.js';
 import { type IdentifiedScope, type Principal } from '../tenancy/identification/identification-types.js';
 import { type Tenancy } from '../tenancy/tenancy.js';
@@ -17,6 +19,8 @@ export type RequestContext = {
   services: ServerServices;
   principal: Principal;
   scope: IdentifiedScope;
+  /** Request id, client IP and user agent, as the audit log and the sign-in throttle record them. */
+  client: ClientRequest;
   db: RequestDatabases;
   /** Per-request DataLoaders, by name; they die with the request, so caches never cross tenants. */
   loaders: Map<string, DataLoader<unknown, unknown>>;
@@ -27,6 +31,8 @@ export type ServerServices = {
   version: string;
   readiness: () => Promise<Readiness>;
   tenancy: Tenancy;
+  /** Sign-in, API tokens, impersonation, members and the audit log. */
+  auth: AuthServices;
 };
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
