@@ -35,7 +35,7 @@ type ImpersonationRow = {
   access_expires_at: Date | null;
 };
 
-export type ImpersonationDependencies = { pool: pg.Pool; keys: AccessTokenKeys; directory: TenantDirectory; audit: AuditLog; clock: Clock };
+export type ImpersonationDependencies = { pool: pg.Pool; keys: AccessTokenKeys; directory: Pick<TenantDirectory, 'findById'>; audit: AuditLog; clock: Clock };
 
 export type Impersonator = { kind: 'account'; principal: UserPrincipal } | { kind: 'cli'; label: string };
 

@@ -63,7 +63,7 @@ export class Sessions {
       throw new AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS);
     }
     await this.deps.throttle.recordSuccess(email);
-    const grant = await grantFor(this.deps.pool, account, input.tenant);
+    const grant = await grantFor(this.deps.pool, account, input.tenant ?? null);
     if (this.deps.twoFactor.requiredFor(account)) {
       const challenge = await this.deps.twoFactor.challenge(account, input.tenant);
       await this.deps.audit.record({ subject: account.id, impersonatorId: null }, request, {

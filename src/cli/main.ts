@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { version } from '../version.js';
+import { registerAccountsCommand } from './accounts.command.js';
+import { registerImpersonateCommand } from './impersonate.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerTokenCommand } from './token.command.js';
 
@@ -16,5 +18,7 @@ const program = new Command()
 
 registerMigrateCommand(program);
 registerTokenCommand(program);
+registerAccountsCommand(program);
+registerImpersonateCommand(program);
 
 await program.parseAsync(process.argv);

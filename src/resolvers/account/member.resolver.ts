@@ -39,7 +39,7 @@ export class MemberResolver {
     @Arg('abilities', () => [String], { nullable: true }) abilities: string[] | null,
     @Ctx() context: RequestContext,
   ): Promise<Member> {
-    return toMember(await context.services.auth.members.update(signedIn(context), { id, role, abilities }, context.client));
+    return toMember(await context.services.auth.members.update(signedIn(context), { id, role: role ?? null, abilities: abilities ?? null }, context.client));
   }
 
   @Mutation(() => Boolean, { description: 'Removes a membership (the account stays).' })

@@ -14,7 +14,7 @@ export class AuditResolver {
     @Ctx() context: RequestContext,
   ): Promise<AuditLogConnection> {
     if (context.principal.kind !== 'user') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in or send a bearer token');
-    const { rows, hasNextPage } = await listAuditLogs(context.services.auth.pool, context.principal, { filter, first, after });
+    const { rows, hasNextPage } = await listAuditLogs(context.services.auth.pool, context.principal, { filter: filter ?? null, first: first ?? 20, after: after ?? null });
     const edges = rows.map((row) => ({
       cursor: row.id,
       node: {

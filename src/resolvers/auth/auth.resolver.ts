@@ -44,7 +44,7 @@ export class AuthResolver {
     @Arg('tenant', () => String, { nullable: true }) tenant: string | null,
     @Ctx() context: RequestContext,
   ): Promise<AuthPayload> {
-    return context.services.auth.sessions.login({ email, password, tenant }, context.client);
+    return context.services.auth.sessions.login({ email, password, tenant: tenant ?? null }, context.client);
   }
 
   @Mutation(() => AuthPayload, { description: 'Completes a sign-in that answered TWO_FACTOR_REQUIRED, with a TOTP or recovery code.' })
@@ -74,7 +74,7 @@ export class AuthResolver {
   async enrolTwoFactor(@Arg('challenge', () => String, { nullable: true }) challenge: string | null, @Ctx() context: RequestContext): Promise<TwoFactorEnrolment> {
     const { twoFactor, audit, pool } = context.services.auth;
     let account;
-    if (challenge) account = (await twoFactor.openChallenge(challenge)).account;
+    if (challenge != null) account = (await twoFactor.openChallenge(challenge)).account;
     else {
       const principal = signedIn(context);
       if (principal.credential) throw new AppError(ErrorCode.FORBIDDEN, 'Two-factor enrolment needs a signed-in person, not an API or impersonation token');
@@ -121,7 +121,7 @@ export class AuthResolver {
     @Arg('reason', () => String) reason: string,
     @Ctx() context: RequestContext,
   ): Promise<ImpersonationCode> {
-    const started = await context.services.auth.impersonations.start({ kind: 'account', principal: signedIn(context) }, { tenantId, accountId, reason }, context.client);
+    const started = await context.services.auth.impersonations.start({ kind: 'account', principal: signedIn(context) }, { tenantId, accountId: accountId ?? null, reason }, context.client);
     return { code: started.code, expiresAt: started.expiresAt, accountId: started.targetAccountId };
   }
 
@@ -142,7 +142,7 @@ export class AuthResolver {
     @Arg('expiresAt', () => Date, { nullable: true }) expiresAt: Date | null,
     @Ctx() context: RequestContext,
   ): Promise<CreatedApiToken> {
-    const created = await context.services.auth.apiTokens.create(signedIn(context), { name, abilities, expiresAt }, context.client);
+    const created = await context.services.auth.apiTokens.create(signedIn(context), { name, abilities, expiresAt: expiresAt ?? null }, context.client);
     return { token: created.token, apiToken: toApiToken(created.row) };
   }
 
