@@ -3,7 +3,7 @@
  * `start` issues a 60-second exchange code, stored hashed and bound to the impersonator;
  * `redeem` trades it once for an access token with an `act` claim (≤ 15 min, no refresh token);
  * `end` revokes that token at once. Impersonation tokens are checked against their session on
- * every request (cached ≤ 1 s in process, evicted here on `end`).
+ * every request (cached ≤ 0.5 s in process, evicted here on `end`).
  */
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
@@ -17,7 +17,7 @@ import { SESSION_ACCESS_TOKEN_MAX_SECONDS, type ClientRequest, type Clock, type 
 import { randomSecret, sha256 } from './secrets.js';
 
 export const EXCHANGE_CODE_SECONDS = 60;
-const SESSION_CACHE_MS = 1_000;
+const SESSION_CACHE_MS = 500;
 /** `act.sub` of impersonations an operator started with `tenantgraph impersonate`. */
 export const CLI_IMPERSONATOR = 'cli';
 
