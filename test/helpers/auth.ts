@@ -6,15 +6,16 @@ import { hashPassword } from '../../src/auth/passwords.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
-export type TenantTree = { app: string; groupA: string; groupB: string; clinicA: string; clinicA2: string; clinicB: string; slugs: Record<string, string> };
+type TreeName = 'app' | 'groupa' | 'groupb' | 'clinica' | 'clinica2' | 'clinicb';
+export type TenantTree = { app: string; groupA: string; groupB: string; clinicA: string; clinicA2: string; clinicB: string; slugs: Record<TreeName, string> };
 
 const suffix = () => `${inject('runId')}${randomBytes(3).toString('hex')}`;
 
 /** app → groupA → (clinicA, clinicA2), app → groupB → clinicB; all ACTIVE, no storage. */
 export async function makeTenantTree(pool: pg.Pool): Promise<TenantTree> {
   const s = suffix();
-  const slugs: Record<string, string> = {};
-  const insert = async (name: string, level: string, parent: string | null) => {
+  const slugs = {} as Record<TreeName, string>;
+  const insert = async (name: TreeName, level: string, parent: string | null) => {
     const key = `${name}_${s}`.slice(0, 40);
     slugs[name] = key.replace(/_/g, '-');
     const row = await pool.query<{ id: string }>(
