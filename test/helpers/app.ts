@@ -41,7 +41,9 @@ export function testEnv(): Record<string, string> {
 /** Starts the whole server on a free port against this run's test database. */
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
-  const app = await startApp(config, makeLogger(config.log.level), options);
+  // Each test app counts failed sign-ins under its own Redis keys: tests share Redis and 127.0.0.1.
+  const throttleKeyPrefix = `tg:login:test:${inject('runId')}:${randomBytes(4).toString('hex')}`;
+  const app = await startApp(config, makeLogger(config.log.level), { ...options, auth: { throttleKeyPrefix, ...options.auth } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
