@@ -12,6 +12,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
+import { impersonationAuditPlugin } from './auth/impersonation-audit-plugin.js';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, runWithRequestState, type RequestContext, type RequestState } from './context/request-context.js';
@@ -55,6 +56,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
+      impersonationAuditPlugin,
     ],
     logger,
   });

@@ -62,6 +62,8 @@ describe('the audit log', () => {
       bearer(impersonated),
     );
     expect(created.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN'); // not while impersonating
+    // Every operation while impersonating is recorded under both identities.
+    await app.gql(`query WhoAmI { me { subject } }`, {}, bearer(impersonated));
     // Administrative mutations while impersonating are allowed and carry both identities.
     await app.gql(`mutation ($id: ID!) { removeMember(id: $id) }`, { id: membershipId }, bearer(impersonated));
     await app.gql(`mutation { endImpersonation }`, {}, bearer(impersonated));
@@ -109,6 +111,8 @@ describe('the audit log', () => {
     const failed = rows.find((row) => row.action === 'auth.login_failed')!;
     expect(failed).toMatchObject({ user_agent: 'audit-test/1.0', request_id: 'audit-req-1' });
     expect(failed.ip_address).toBe('127.0.0.1');
+    const request = rows.find((row) => row.action === 'impersonation.request' && JSON.stringify(row.details).includes('WhoAmI'))!;
+    expect(request).toMatchObject({ actor_account_id: clinicAdmin.id, impersonator_account_id: groupAdmin.id, details: { operation: 'query', operationName: 'WhoAmI' } });
     const removed = rows.find((row) => row.action === 'member.removed')!;
     expect(removed).toMatchObject({ actor_account_id: clinicAdmin.id, impersonator_account_id: groupAdmin.id, tenant_id: tree.clinicA });
     const text = JSON.stringify(rows);
