@@ -16,7 +16,7 @@ export const impersonationAuditPlugin: ApolloServerPlugin<RequestContext> = {
         await contextValue.services.auth.audit.record(actorOf(principal), contextValue.client, {
           action: 'impersonation.request',
           tenantId: principal.tenantId,
-          details: { operation: operation.operation, operationName: operationName ?? null },
+          details: { operation: operation?.operation ?? null, operationName: operationName ?? null },
         });
       },
     };
