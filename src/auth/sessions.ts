@@ -79,6 +79,35 @@ export class Sessions {
     return this.complete(account, grant, request, 'auth.login');
   }
 
+  /**
+   * Completes a challenged sign-in with a TOTP or recovery code. Failures count against the
+   * account like failed passwords (key `2fa:<account id>`), so six digits cannot be walked.
+   */
+  async verifySecondFactor(challenge: string, code: string, request: ClientRequest): Promise<Session> {
+    const opened = await this.deps.twoFactor.openChallenge(challenge);
+    const key = `2fa:${opened.account.id}`;
+    const verdict = await this.deps.throttle.check(key, request.ip);
+    if (verdict.locked) {
+      throw new AppError(ErrorCode.RATE_LIMITED, `Too many wrong codes; try again in ${verdict.retryAfterSeconds} s`, {
+        headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+        details: { retryAfterSeconds: verdict.retryAfterSeconds },
+      });
+    }
+    const result = await this.deps.twoFactor.verify(opened.account, code);
+    if (!result.ok) {
+      await this.deps.throttle.recordFailure(key, request.ip);
+      await this.deps.audit.record({ subject: opened.account.id, impersonatorId: null }, request, {
+        action: 'auth.two_factor_failed',
+        targetType: 'account',
+        targetId: opened.account.id,
+      });
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid two-factor code');
+    }
+    await this.deps.throttle.recordSuccess(key);
+    const grant = await grantFor(this.deps.pool, opened.account, opened.tenant);
+    return this.complete(opened.account, grant, request, result.method === 'recovery' ? 'auth.login_recovery_code' : 'auth.login_two_factor');
+  }
+
   /** The last step of a sign-in (after the password, and the second factor when there is one). */
   async complete(account: AccountRow, grant: Grant, request: ClientRequest, action: string): Promise<Session> {
     await this.deps.pool.query('UPDATE accounts SET last_login_at = $2 WHERE id = $1', [account.id, this.deps.clock()]);

@@ -47,6 +47,17 @@ describe('two-factor sign-in', () => {
     expect((await app.gql(VERIFY, { c: nextChallenge, code: recoveryCodes[0] })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('locks the second factor after LOGIN_MAX_FAILURES wrong codes', async () => {
+    const admin = await makeAccount(app.central.pool, { systemAdmin: true });
+    const challenge = (await app.gql(LOGIN, { email: admin.email, password: PASSWORD })).body.errors![0]!.extensions!.challenge as string;
+    const { secret } = (await app.gql<Enrolment>(`mutation ($c: String) { enrolTwoFactor(challenge: $c) { secret otpauthUri recoveryCodes } }`, { c: challenge })).body.data!
+      .enrolTwoFactor;
+    for (let i = 0; i < 5; i++) expect((await app.gql(VERIFY, { c: challenge, code: '000000' })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const locked = await app.gql(VERIFY, { c: challenge, code: totp(secret) });
+    expect(locked.status).toBe(429);
+    expect(locked.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
   it('members enrol while signed in and are challenged afterwards', async () => {
     const tree = await makeTenantTree(app.central.pool);
     const member = await makeAccount(app.central.pool, { memberships: [{ tenantId: tree.clinicA, role: 'member' }] });

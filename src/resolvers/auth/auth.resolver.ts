@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { type ApiTokenRow } from '../../auth/api-tokens.js';
-import { findAccountById, grantFor } from '../../auth/accounts.js';
+import { findAccountById } from '../../auth/accounts.js';
 import { ABILITIES, ROLES } from '../../auth/catalogue.js';
 import { type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
@@ -48,24 +48,12 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayload, { description: 'Completes a sign-in that answered TWO_FACTOR_REQUIRED, with a TOTP or recovery code.' })
-  async verifyTwoFactor(
+  verifyTwoFactor(
     @Arg('challenge', () => String) challenge: string,
     @Arg('code', () => String) code: string,
     @Ctx() context: RequestContext,
   ): Promise<AuthPayload> {
-    const { twoFactor, sessions, audit, pool } = context.services.auth;
-    const opened = await twoFactor.openChallenge(challenge);
-    const result = await twoFactor.verify(opened.account, code);
-    if (!result.ok) {
-      await audit.record({ subject: opened.account.id, impersonatorId: null }, context.client, {
-        action: 'auth.two_factor_failed',
-        targetType: 'account',
-        targetId: opened.account.id,
-      });
-      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid two-factor code');
-    }
-    const grant = await grantFor(pool, opened.account, opened.tenant);
-    return sessions.complete(opened.account, grant, context.client, result.method === 'recovery' ? 'auth.login_recovery_code' : 'auth.login_two_factor');
+    return context.services.auth.sessions.verifySecondFactor(challenge, code, context.client);
   }
 
   @Mutation(() => TwoFactorEnrolment, {
