@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { AUTH_TEST_OPTIONS, bearer, LOGIN, makeAccount, makeTenantTree, ME, PASSWORD, type TenantTree } from '../helpers/auth.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const CREATE = `mutation ($name: String!, $abilities: [String!]!, $expiresAt: DateTimeISO) {
   createApiToken(name: $name, abilities: $abilities, expiresAt: $expiresAt) { token apiToken { id prefix abilities tenantId } }
@@ -42,6 +43,28 @@ describe('API tokens', () => {
     // An API token cannot mint API tokens.
     expect((await second.gql(CREATE, { name: 'x', abilities: ['patients:read'] }, bearer(token))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
+
+  it('a revoked token is refused by a second server process within a second', async () => {
+    const other: ServerProcess = await startServerProcess();
+    try {
+      const { token, apiToken } = (await first.gql<Created>(CREATE, { name: 'revoke-me-too', abilities: ['patients:read'] }, bearer(adminToken))).body.data!.createApiToken;
+      expect((await other.gql(ME, {}, bearer(token))).status).toBe(200);
+      const revoked = await first.gql(`mutation ($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: apiToken.id }, bearer(adminToken));
+      expect(revoked.body.errors).toBeUndefined();
+      const revokedAt = Date.now();
+      let refusedAfter = Infinity;
+      while (Date.now() - revokedAt < 3_000) {
+        if ((await other.gql(ME, {}, bearer(token))).status === 401) {
+          refusedAfter = Date.now() - revokedAt;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(refusedAfter).toBeLessThanOrEqual(1_000);
+    } finally {
+      await other.stop();
+    }
+  }, 90_000);
 
   it('a revoked token is refused by another server instance within a second', async () => {
     const { token, apiToken } = (await first.gql<Created>(CREATE, { name: 'revoke-me', abilities: ['patients:read'] }, bearer(adminToken))).body.data!.createApiToken;
