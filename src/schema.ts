@@ -4,6 +4,9 @@ import { buildSchema } from 'type-graphql';
 import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
+import { MemberResolver } from './resolvers/account/member.resolver.js';
+import { AuditResolver } from './resolvers/audit/audit.resolver.js';
+import { AuthResolver } from './resolvers/auth/auth.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
@@ -27,6 +30,9 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       VisitResolver,
       InvoiceResolver,
       InvoiceLineResolver,
+      AuthResolver,
+      MemberResolver,
+      AuditResolver,
     ],
     validate: false,
   });

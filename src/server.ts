@@ -12,6 +12,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
+import { impersonationAuditPlugin } from './auth/impersonation-audit-plugin.js';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
@@ -66,6 +67,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       ApolloServerPluginCacheControlDisabled(),
       retryableErrorsPlugin(),
       storableInputPlugin(),
+      impersonationAuditPlugin,
     ],
     logger,
   });
@@ -143,7 +145,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers });
+            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, remoteAddress: req.socket.remoteAddress });
             state.context = entered;
             return entered;
           },

@@ -6,6 +6,8 @@
 import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
+import { registerAccountsCommand } from './accounts.command.js';
+import { registerImpersonateCommand } from './impersonate.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
@@ -25,5 +27,7 @@ registerMigrateCommand(program);
 registerTokenCommand(program);
 registerTenantsRunCommand(program);
 registerBackupCommands(program);
+registerAccountsCommand(program);
+registerImpersonateCommand(program);
 
 await program.parseAsync(process.argv);

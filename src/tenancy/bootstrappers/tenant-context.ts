@@ -10,7 +10,8 @@ import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { type ClusterModule } from '../model.js';
-import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
+import { type AuthServices } from '../../auth/auth-services.js';
+import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
 
@@ -24,6 +25,8 @@ export type ScopeServices = {
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
+  /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
+  auth: AuthServices;
 };
 
 /** One handle per tenant-scoped resource. */
@@ -41,6 +44,8 @@ export interface TenantContext extends TenantHandles {
   readonly id: string;
   readonly scope: IdentifiedScope;
   readonly principal: Principal;
+  /** Request id, client IP and user agent, as the audit log and the sign-in throttle record them. */
+  readonly client: ClientInfo;
   readonly services: ScopeServices;
   /** Per-scope DataLoaders by name; they die with the scope, so their caches never cross tenants. */
   readonly loaders: Map<string, DataLoader<unknown, unknown>>;
@@ -71,6 +76,10 @@ export class EnteredScope implements TenantContext {
 
   get principal(): Principal {
     return this.info.principal;
+  }
+
+  get client(): ClientInfo {
+    return this.info.client ?? { requestId: this.info.id, ip: null, userAgent: null };
   }
 
   get db(): TenantDatabases {
