@@ -5,6 +5,7 @@
  */
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
+import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
 import { makeReadinessCheck } from './infra/readiness.js';
@@ -13,6 +14,7 @@ import { Releasers } from './infra/releasers.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
+import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { makeIdentifiers } from './tenancy/identification/identify-request.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
@@ -24,6 +26,8 @@ export type RunningApp = {
   server: TenantgraphServer;
   central: CentralDatabase;
   tenancy: Tenancy;
+  events: TenancyEvents;
+  cache: TenantCacheStore;
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: AccessTokenKeys;
   port: number;
@@ -58,7 +62,11 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
     }
 
-    const tenancy = await createTenancy({ config, logger, central, redis });
+    const events = await openTenancyEvents({ redis, logger });
+    releasers.add('tenancy events', () => events.close());
+    const cache = openTenantCacheStore({ redis, events, logger });
+    releasers.add('tenant cache', () => cache.close());
+    const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
     if (config.tenancy.demoData) {
@@ -78,7 +86,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       logger,
       schema,
       context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
+        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]), tenancy },
         identifiers: makeIdentifiers(config.tenancy),
         tokens,
       },
@@ -87,7 +95,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, events, cache, tokens, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;

@@ -29,7 +29,8 @@ export type ServerServices = {
   tenancy: Tenancy;
 };
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** `degraded`: ready, but an optional dependency (Redis) is down; the reason says which. */
+export type Readiness = { ready: true; degraded?: string } | { ready: false; reason: string };
 
 /** What AsyncLocalStorage holds: the id at once, the context once identification is done. */
 export type RequestState = { requestId: string; context: RequestContext | undefined };
