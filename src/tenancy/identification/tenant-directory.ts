@@ -47,10 +47,13 @@ export const directoryIndexKey = (tenantId: string) => `tg:dir:t:${tenantId}`;
 export const directoryFenceKey = (tenantId: string) => `tg:dir:f:${tenantId}`;
 
 /**
- * How long after an invalidation no Redis entry containing the tenant is written. It must outlast
- * a lookup's PostgreSQL read (one indexed query); lookups still go to the LRU meanwhile.
+ * How long after an invalidation no Redis entry containing the tenant is written. A stale write
+ * comes from a lookup whose query ran before the change committed and whose Redis write lands
+ * after the invalidation: the fence must outlast one indexed query plus a Redis round trip
+ * (milliseconds; waiting for a pool connection happens before the query's snapshot and does not
+ * count). Meanwhile each process still caches the tenant in its LRU.
  */
-export const DIRECTORY_FENCE_MS = 10_000;
+export const DIRECTORY_FENCE_MS = 2_000;
 
 /** KEYS: entry, then n fences, then n index sets. ARGV: value, ttl ms. Writes nothing while a fence stands. */
 const WRITE_ENTRY = `
