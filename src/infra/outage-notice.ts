@@ -23,12 +23,12 @@ export class OutageNotice {
   failed(error: unknown): void {
     if (this.reason !== undefined) return;
     this.reason = error instanceof Error ? error.message : String(error);
-    this.logger.warn({ err: error, component: this.component }, `Redis unavailable: ${this.component} ${this.meanwhile} until it returns`);
+    this.logger.warn({ err: error }, `Redis unavailable: ${this.component} ${this.meanwhile} until it returns`);
   }
 
   recovered(): void {
     if (this.reason === undefined) return;
     this.reason = undefined;
-    this.logger.info({ component: this.component }, `Redis available again: ${this.component} back to normal`);
+    this.logger.info(`Redis available again: ${this.component} back to normal`);
   }
 }
