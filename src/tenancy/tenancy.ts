@@ -70,9 +70,15 @@ export async function createTenancy(options: {
   const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
   /** tenant id → cluster schemas known to exist, so one tenant's entries can be dropped together. */
   const knownClusters = new LRUCache<string, Set<string>>({ max: 100_000 });
-  // Per tenant, in every process: a plan change arrives as TenantUpdated; a deleted tenant's schemas go with it.
+  // Per tenant, in every process: a plan change arrives as TenantUpdated; a deleted tenant's
+  // schemas go with it. A plan read in flight when its tenant changes is not cached (it may predate it).
+  let planChanges = 0;
+  const planChangedAt = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
   const stopListening = events.on('*', (event) => {
-    if (changesTenantIdentity(event)) planModulesCache.delete(event.tenantId);
+    if (changesTenantIdentity(event)) {
+      planModulesCache.delete(event.tenantId);
+      planChangedAt.set(event.tenantId, ++planChanges);
+    }
     if (event.type === 'TenantDeleted') knownClusters.delete(event.tenantId);
   });
   const stopResync = events.onResync(() => planModulesCache.clear());
@@ -93,13 +99,14 @@ export async function createTenancy(options: {
     async planModules(tenantId) {
       const cached = planModulesCache.get(tenantId);
       if (cached) return cached.modules;
+      const started = planChanges;
       const result = await central.pool.query<{ modules: unknown }>(
         'SELECT p.modules FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id WHERE t.id = $1',
         [tenantId],
       );
       const raw = result.rows[0]?.modules;
       const modules = Array.isArray(raw) ? raw.filter((m): m is string => typeof m === 'string') : 'all';
-      planModulesCache.set(tenantId, { modules });
+      if ((planChangedAt.get(tenantId) ?? 0) <= started) planModulesCache.set(tenantId, { modules });
       return modules;
     },
     async clusterExists(record, module, year) {

@@ -126,4 +126,20 @@ describe('tenancy events between two server processes', () => {
       await processA.tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: group.id, from: 'SUSPENDED', to: 'ACTIVE' });
     }
   });
+
+  it("a plan change through process A reaches process B's plan-module cache within 1 s", async () => {
+    const visits = async () => {
+      const response = await postJson(processB.port, '/graphql', { query: '{ visits(year: 2026) { id } }' }, { authorization: `Bearer ${tokens.get(clinicY.id)!}` });
+      return response.body.errors?.[0]?.message ?? '';
+    };
+    const notInPlan = /EMR module is not part of this tenant's plan/;
+    expect(await visits()).not.toMatch(notInPlan); // no plan: every module (B has cached that)
+    const planKey = `pos_only_${clinicY.key}`;
+    const plan = await processA.tenancy.central.query<{ id: string }>(`INSERT INTO plans (key, name, modules) VALUES ($1, 'POS only', '["pos"]') RETURNING id`, [planKey]);
+    await processA.tenancy.central.query('UPDATE tenants SET plan_id = $1, updated_at = now() WHERE id = $2', [plan.rows[0]!.id, clinicY.id]);
+    const started = performance.now();
+    await processA.tenancy.events.publish({ type: 'TenantUpdated', tenantId: clinicY.id });
+    while (!notInPlan.test(await visits()) && performance.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
 });
