@@ -53,8 +53,9 @@ class TableSource implements TenantSource {
   async find(lookup: TenantLookup) {
     const key = `${lookup.by}:${lookup.value}`;
     this.loads.set(key, (this.loads.get(key) ?? 0) + 1);
+    const added = this.added.get(key); // read when the query starts, like a database snapshot
     await new Promise((resolve) => setImmediate(resolve));
-    if (this.added.has(key)) return this.added.get(key);
+    if (added) return added;
     return chains.find((chain) => {
       const t = target(chain);
       return lookup.by === 'id' ? t.id === lookup.value : lookup.by === 'slug' ? t.slug === lookup.value : `${t.slug}.example.com` === lookup.value;
@@ -135,6 +136,16 @@ describe('per-tenant invalidation of the tenant directory', () => {
     expect(source.loads.get(`domain:${newDomain}`)).toBe(1); // still the cached miss
     source.added.set(`domain:${newDomain}`, chains[5]!);
     await events.publish({ type: 'TenantUpdated', tenantId: clinicB1.id });
+    expect(target((await directory.findByDomain(newDomain))!).id).toBe(clinicB1.id);
+  });
+
+  it('a miss found while a tenant was created is not cached', async () => {
+    const { source, events, directory } = await setUp();
+    const newDomain = 'just-made.example.com';
+    const inFlight = directory.findByDomain(newDomain);
+    await events.publish({ type: 'TenantCreated', tenantId: clinicB1.id });
+    source.added.set(`domain:${newDomain}`, chains[5]!);
+    expect(await inFlight).toBeUndefined();
     expect(target((await directory.findByDomain(newDomain))!).id).toBe(clinicB1.id);
   });
 

@@ -144,6 +144,8 @@ export class CachedTenantDirectory implements TenantDirectory {
   private readonly invalidatedAt: LRUCache<string, number>;
   /** Bumped on a full local clear (resync); a load started before it stores nothing. */
   private epoch = 0;
+  /** Bumped when unknown lookups are forgotten; a miss found before it is not cached. */
+  private missEpoch = 0;
   private loading = 0;
   private readonly missTtlMs: number;
   private readonly logger: Logger;
@@ -244,7 +246,10 @@ export class CachedTenantDirectory implements TenantDirectory {
     this.invalidatedAt.set(tenantId, ++this.sequence);
     // A lookup in flight may be about X: later callers start their own instead of joining it.
     this.inflight.clear();
-    if (options.lookupsAdded) this.misses.clear();
+    if (options.lookupsAdded) {
+      this.missEpoch++;
+      this.misses.clear();
+    }
     const keys = this.byTenant.get(tenantId);
     if (!keys) return;
     const dropped = [...keys];
@@ -254,7 +259,7 @@ export class CachedTenantDirectory implements TenantDirectory {
   }
 
   private async load(lookup: TenantLookup, cacheKey: string): Promise<TenantChain | undefined> {
-    const started = { epoch: this.epoch, sequence: this.sequence };
+    const started = { epoch: this.epoch, sequence: this.sequence, missEpoch: this.missEpoch };
     this.loading++;
     try {
       const fromRedis = await this.readRedis(lookup);
@@ -266,7 +271,7 @@ export class CachedTenantDirectory implements TenantDirectory {
       this.counters.sourceLoads++;
       const chain = await this.options.source.find(lookup);
       if (!chain) {
-        if (started.epoch === this.epoch) this.misses.set(cacheKey, true);
+        if (started.epoch === this.epoch && started.missEpoch === this.missEpoch) this.misses.set(cacheKey, true);
         return undefined;
       }
       if (this.store(cacheKey, chain, started)) await this.writeRedis(lookup, chain);
