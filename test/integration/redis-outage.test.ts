@@ -159,5 +159,7 @@ describe('Redis stopped mid-load', () => {
     const cacheBack = logLines.filter((line) => line.msg?.startsWith('Redis available again: tenant cache'));
     expect(cacheDown).toHaveLength(1);
     expect(cacheBack).toHaveLength(1);
+    // Events published while the subscriber was away are lost: on reconnect, cached tenant state was dropped.
+    expect(logLines.filter((line) => line.msg?.startsWith('tenancy events subscriber reconnected'))).toHaveLength(1);
   });
 });
