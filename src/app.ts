@@ -1,35 +1,25 @@
 /**
- * Assembles a running tenantgraph: central database (embedded or external), migrations, Redis,
- * tenancy (registry, directory, storage), demo data, schema, HTTP server. main.ts adds signals and
- * exit codes; tests call this with port 0.
+ * A running tenantgraph server: the runtime (src/runtime.ts), demo data, the schema and the HTTP
+ * server. main.ts adds signals and exit codes; tests call this with port 0.
  */
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
-import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
-import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
-import { makeReadinessCheck } from './infra/readiness.js';
-import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
-import { Releasers } from './infra/releasers.js';
+import { openRuntime, type Runtime } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
-import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { makeIdentifiers } from './tenancy/identification/identify-request.js';
-import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
-import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
-import { migrate } from './tenancy/migrator/index.js';
-import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
-import { version } from './version.js';
 
 export type RunningApp = {
+  runtime: Runtime;
   server: TenantgraphServer;
-  central: CentralDatabase;
-  tenancy: Tenancy;
-  events: TenancyEvents;
-  cache: TenantCacheStore;
+  /** Shortcuts into the runtime. */
+  central: Runtime['central'];
+  tenancy: Runtime['tenancy'];
+  cache: Runtime['cache'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
-  tokens: AccessTokenKeys;
+  tokens: Runtime['tokens'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -41,36 +31,10 @@ export type StartOptions = {
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const releasers = new Releasers();
-  const releaseAll = () => releasers.releaseAll((name, error) => logger.error({ err: error, resource: name }, 'cleanup failed'));
+  const runtime = await openRuntime(config, logger);
   try {
-    const central = await openCentralDatabase(config, logger);
-    if (central.embedded?.startedHere) releasers.add('embedded postgres', () => central.embedded!.stop());
-    releasers.add('central database', () => central.close());
-
-    const centralTarget = await centralMigrationTarget();
-    if (config.migrateOnStart) {
-      const result = await migrate(central.pool, centralTarget, (file, ms) => logger.info({ file, ms }, 'applied central migration'));
-      logger.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'central migrations current');
-    }
-
-    let redis: RedisClient | undefined;
-    if (config.redisUrl) {
-      redis = openRedis(config.redisUrl, logger);
-      releasers.add('redis', () => closeRedis(redis!));
-    } else {
-      logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
-    }
-
-    const events = await openTenancyEvents({ redis, logger });
-    releasers.add('tenancy events', () => events.close());
-    const cache = openTenantCacheStore({ redis, events, logger });
-    releasers.add('tenant cache', () => cache.close());
-    const tenancy = await createTenancy({ config, logger, central, redis, events });
-    releasers.add('tenancy', () => tenancy.close());
-
     if (config.tenancy.demoData) {
-      const demo = await seedDemoData(tenancy);
+      const demo = await seedDemoData(runtime.tenancy);
       if (demo.created) {
         logger.info(
           { clinics: demo.clinics },
@@ -78,26 +42,19 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         );
       }
     }
-
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
-    const tokens = await loadAccessTokenKeys(config);
     const server = await makeServer({
       config,
       logger,
       schema,
-      context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]), tenancy },
-        identifiers: makeIdentifiers(config.tenancy),
-        tokens,
-      },
+      context: { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens, scopes: runtime.scopes },
+      readiness: runtime.readiness,
     });
-    releasers.add('http server', () => server.close());
+    runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-
-    let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, events, cache, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, cache: runtime.cache, tokens: runtime.tokens, port, stop: () => runtime.close() };
   } catch (error) {
-    await releaseAll();
+    await runtime.close();
     throw error;
   }
 }

@@ -7,8 +7,7 @@
  * (caches in every process) re-read the database when they get it.
  */
 import { z } from 'zod';
-import { TENANT_STATUSES, type TenantStatus } from '../identification/identification-types.js';
-import { CLUSTER_MODULES, type ClusterModule } from '../storage-names.js';
+import { CLUSTER_MODULES, TENANT_STATUSES, type ClusterModule, type TenantStatus } from '../model.js';
 
 export type TenancyEvent =
   /** A tenant row (and its domains) was inserted. */

@@ -1,6 +1,6 @@
 import { type Pool } from 'pg';
-import { type Readiness } from '../context/request-context.js';
-import { readMigrationStatus, type MigrationTarget } from '../tenancy/migrator/index.js';
+import { type Readiness } from './tenancy/bootstrappers/index.js';
+import { readMigrationStatus, type MigrationTarget } from './tenancy/migrator/index.js';
 
 /** An optional dependency: when it is down the server still serves, so readiness says degraded, not not-ready. */
 export type OptionalHealth = () => { status: 'ok' } | { status: 'degraded'; reason: string };
