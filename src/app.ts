@@ -18,6 +18,7 @@ export type RunningApp = {
   /** Shortcuts into the runtime. */
   central: Runtime['central'];
   tenancy: Runtime['tenancy'];
+  cache: Runtime['cache'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: Runtime['tokens'];
   auth: Runtime['auth'];
@@ -66,7 +67,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, auth: runtime.auth, port, stop: () => runtime.close() };
+    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, cache: runtime.cache, tokens: runtime.tokens, auth: runtime.auth, port, stop: () => runtime.close() };
   } catch (error) {
     await runtime.close();
     throw error;

@@ -6,6 +6,7 @@
  */
 import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
 import { type Config } from './config.js';
+import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
 import { openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
@@ -20,9 +21,9 @@ import {
   makeTenantScopes,
   type Readiness,
   type ScopeServices,
-  type TenantCacheSource,
   type TenantScopes,
 } from './tenancy/bootstrappers/index.js';
+import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
@@ -38,6 +39,10 @@ export type Runtime = {
   redis: RedisClient | undefined;
   /** Tenancy services with the admin (DDL) pool: for provisioning, migrations, jobs and the CLI only. */
   tenancy: Tenancy;
+  /** Tenancy events: in process, and to every other process over Redis pub/sub. */
+  events: TenancyEvents;
+  /** Per-tenant caches (Redis, else in process). */
+  cache: TenantCacheStore;
   files: TenantFileStore;
   /** The one way into a tenant's context: `enter` for HTTP requests, `runInTenant` for the rest. */
   scopes: TenantScopes;
@@ -84,16 +89,16 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
     }
 
-    const tenancy = await createTenancy({ config, logger, central, redis });
+    const events = await openTenancyEvents({ redis, logger });
+    releasers.add('tenancy events', () => events.close());
+    const cache = openTenantCacheStore({ redis, events, logger });
+    releasers.add('tenant cache', () => cache.close());
+    const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
     const files = makeLocalTenantFileStore(config.storageDir);
-    const cache: TenantCacheSource = {
-      forTenant() {
-        throw new Error('tenant cache: not wired yet');
-      },
-    };
-    const readiness = makeReadinessCheck(central.pool, centralTarget);
+    // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
+    const readiness = makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]);
     const tokens = await loadAccessTokenKeys(config);
     const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
     const services: ScopeServices = {
@@ -122,6 +127,8 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       central,
       redis,
       tenancy,
+      events,
+      cache,
       files,
       scopes,
       services,

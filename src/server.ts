@@ -84,7 +84,9 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
         const readiness = await checkReadiness();
-        sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+        // Degraded (Redis down) is still 200: the server serves from the database meanwhile.
+        if (!readiness.ready) sendJson(res, 503, { status: 'not_ready', reason: readiness.reason });
+        else sendJson(res, 200, readiness.degraded === undefined ? { status: 'ready' } : { status: 'degraded', reason: readiness.degraded });
       } else if (url.pathname === '/' && isRead(req)) {
         await serveHomepage(homepage, req, res);
       } else {

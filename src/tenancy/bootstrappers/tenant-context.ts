@@ -15,7 +15,8 @@ import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapp
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** `degraded`: ready, but an optional dependency (Redis) is down; the reason says which. */
+export type Readiness = { ready: true; degraded?: string } | { ready: false; reason: string };
 
 /** Read-only process services a scope may use. Deliberately narrow: no admin (DDL) pool, no registry. */
 export type ScopeServices = {
