@@ -4,8 +4,11 @@
  * exit codes; tests call this with port 0.
  */
 import { type GraphQLSchema } from 'graphql';
+import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
+import { makeJobRunInTenant, type JobTenantContext } from './context/tenant-job-context.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
+import { openJobQueue, type AnyJobDefinition, type JobQueue } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { makeReadinessCheck } from './infra/readiness.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
@@ -17,6 +20,7 @@ import { makeIdentifiers } from './tenancy/identification/identify-request.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { migrate } from './tenancy/migrator/index.js';
+import { findDeletedTenants } from './tenancy/deleted-tenants.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
 import { version } from './version.js';
 
@@ -24,6 +28,7 @@ export type RunningApp = {
   server: TenantgraphServer;
   central: CentralDatabase;
   tenancy: Tenancy;
+  jobs: JobQueue<JobTenantContext>;
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: AccessTokenKeys;
   port: number;
@@ -34,6 +39,8 @@ export type RunningApp = {
 export type StartOptions = {
   /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** The job definitions to register and run. Default: the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<JobTenantContext>[];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
@@ -61,6 +68,10 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const tenancy = await createTenancy({ config, logger, central, redis });
     releasers.add('tenancy', () => tenancy.close());
 
+    // Registered after tenancy, so it is released before it: running jobs finish while their tenant handles still work.
+    const jobs = await openTenantJobQueue(config, logger, central, tenancy, options.jobs ?? appJobs);
+    releasers.add('jobs', () => jobs.close());
+
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(tenancy);
       if (demo.created) {
@@ -78,7 +89,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       logger,
       schema,
       context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
+        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy, jobs },
         identifiers: makeIdentifiers(config.tenancy),
         tokens,
       },
@@ -87,9 +98,38 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, jobs, tokens, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;
   }
+}
+
+/**
+ * The job queue on the central database, with `definitions` registered; the worker runs in this
+ * process when WORKER is on (`tenantgraph worker` passes `worker: true`).
+ */
+export async function openTenantJobQueue(
+  config: Config,
+  logger: Logger,
+  central: CentralDatabase,
+  tenancy: Tenancy,
+  definitions: readonly AnyJobDefinition<JobTenantContext>[],
+  worker = config.jobs.worker,
+): Promise<JobQueue<JobTenantContext>> {
+  const jobs = await openJobQueue<JobTenantContext>({
+    connectionString: central.url,
+    logger,
+    runInTenant: makeJobRunInTenant(tenancy, logger),
+    findDeletedTenants: (ids) => findDeletedTenants(central.pool, ids),
+    maintenance: worker,
+  });
+  try {
+    await jobs.register(definitions);
+    if (worker) await jobs.startWorker(definitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
+  } catch (error) {
+    await jobs.close();
+    throw error;
+  }
+  return jobs;
 }

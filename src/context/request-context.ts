@@ -1,9 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type DataLoader from 'dataloader';
+import { type JobQueue } from '../infra/jobs/index.js';
 import { type Logger } from '../infra/logger.js';
 import { type IdentifiedScope, type Principal } from '../tenancy/identification/identification-types.js';
 import { type Tenancy } from '../tenancy/tenancy.js';
 import { type RequestDatabases } from './request-databases.js';
+import { type JobTenantContext } from './tenant-job-context.js';
 
 /**
  * What one request knows about itself. Built once per request (createRequestContext), held in
@@ -27,6 +29,8 @@ export type ServerServices = {
   version: string;
   readiness: () => Promise<Readiness>;
   tenancy: Tenancy;
+  /** Durable jobs: enqueue, and the admin API's list and retry. */
+  jobs: JobQueue<JobTenantContext>;
 };
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
