@@ -5,6 +5,7 @@ import { applyTenantLevelDirective, withTenantLevelDirective } from './directive
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
+import { JobResolver } from './resolvers/job/job.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
@@ -25,6 +26,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       VisitResolver,
       InvoiceResolver,
       InvoiceLineResolver,
+      JobResolver,
     ],
     validate: false,
   });

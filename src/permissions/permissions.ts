@@ -18,6 +18,8 @@ import {
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
+/** The landlord's operations (jobs of every tenant): system admins only. */
+const isSystemOperator = and(isAuthenticated, isSystemAdmin);
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
 
 export const ruleTree = {
@@ -34,12 +36,14 @@ export const ruleTree = {
     patient: and(canAccessScope, hasAbility('patients:read')),
     visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
+    jobs: isSystemOperator,
   },
   Mutation: {
     createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
+    retryJob: isSystemOperator,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -59,6 +63,9 @@ export const ruleTree = {
   Visit: allow,
   Invoice: allow,
   InvoiceLine: allow,
+  Job: allow,
+  JobEdge: allow,
+  JobConnection: allow,
 };
 
 export const permissions = shield(ruleTree, {
