@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { version } from '../version.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerTokenCommand } from './token.command.js';
+import { registerWorkerCommand } from './worker.command.js';
 
 const program = new Command()
   .name('tenantgraph')
@@ -16,5 +17,6 @@ const program = new Command()
 
 registerMigrateCommand(program);
 registerTokenCommand(program);
+registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

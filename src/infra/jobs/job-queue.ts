@@ -47,7 +47,7 @@ export interface JobQueue<Ctx> {
    * schedule per queue would mean one tenant — a central job fans out to the tenants instead.
    */
   schedule<P>(job: CentralJobDefinition<P> | string, cron: string, payload?: P, options?: { tz?: string }): Promise<void>;
-  unschedule(job: CentralJobDefinition<unknown> | string): Promise<void>;
+  unschedule<P>(job: CentralJobDefinition<P> | string): Promise<void>;
   /** Starts running jobs of these definitions in this process. */
   startWorker(definitions: readonly AnyJobDefinition<Ctx>[], options: WorkerOptions): Promise<void>;
   /** Stops fetching and waits for running jobs to finish. */
