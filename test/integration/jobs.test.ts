@@ -99,10 +99,8 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
       const j = Math.floor(Math.random() * (i + 1));
       [plan[i], plan[j]] = [plan[j]!, plan[i]!];
     }
-    const started = performance.now();
     await mapLimit(plan, 8, ({ index, clinic }) => app.jobs.enqueue(clinic.id, markerJob, { index }));
     await waitUntil('1,000 marker jobs ran', () => seen.size === 1000, 55_000);
-    const elapsedMs = performance.now() - started;
 
     const byIndex = new Map(plan.map((item) => [item.index, item.clinic]));
     for (const [index, observed] of seen) {
@@ -124,7 +122,6 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
     });
     const completed = await app.jobs.list({ name: 'test.marker', state: 'completed' }, 100);
     expect(completed.jobs.length).toBe(100);
-    console.info(`1,000 jobs of 50 tenants: ${Math.round(elapsedMs)} ms from first enqueue to last run`);
   }, 90_000);
 });
 

@@ -6,7 +6,7 @@ import { AppError, ErrorCode } from '../../errors/index.js';
 import { JOB_NAME_PATTERN, type JobQueue, type JobRecord } from '../../infra/jobs/index.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid } from '../common/prisma-errors.js';
-import { JobState, type Job, type JobConnection, type JobFilter } from './job.type.js';
+import { type Job, type JobConnection, type JobFilter, type JobState } from './job.type.js';
 
 /** Job cursors are refused in any other list. */
 const JOB_CURSOR_SCOPE = 'jobs';
