@@ -6,13 +6,14 @@
  */
 import pg from 'pg';
 import { parseConfig } from '../src/config.js';
-import { centralMigrationTarget, openCentralDatabase } from '../src/infra/central-database.js';
+import { openCentralDatabase } from '../src/infra/central-database.js';
+import { centralMigrationTarget } from '../src/tenancy/migration-targets.js';
 import { makeLogger } from '../src/infra/logger.js';
 import { closeRedis, openRedis } from '../src/infra/redis.js';
 import { migrate } from '../src/tenancy/migrator/index.js';
 import { provisionTenant } from '../src/tenancy/provisioning/provision-tenant.js';
-import { quoteIdent } from '../src/tenancy/sql-names.js';
-import { type Isolation } from '../src/tenancy/storage-names.js';
+import { quoteIdent } from '../src/infra/sql-names.js';
+import { type Isolation } from '../src/tenancy/model.js';
 import { createTenancy, type Tenancy } from '../src/tenancy/tenancy.js';
 import { type BenchEnvironment } from './environment.js';
 import { mapLimit } from './util.js';

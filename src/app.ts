@@ -1,36 +1,27 @@
 /**
- * Assembles a running tenantgraph: central database (embedded or external), migrations, Redis,
- * tenancy (registry, directory, storage), demo data, schema, HTTP server. main.ts adds signals and
- * exit codes; tests call this with port 0.
+ * A running tenantgraph server: the runtime (src/runtime.ts), demo data, the schema and the HTTP
+ * server. main.ts adds signals and exit codes; tests call this with port 0.
  */
 import { type GraphQLSchema } from 'graphql';
-import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
-import { makeJobRunInTenant, type JobTenantContext } from './context/tenant-job-context.js';
-import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
-import { openJobQueue, type AnyJobDefinition, type JobQueue } from './infra/jobs/index.js';
+import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
-import { makeReadinessCheck } from './infra/readiness.js';
-import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
-import { Releasers } from './infra/releasers.js';
+import { openRuntime, type Runtime } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
+import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { makeIdentifiers } from './tenancy/identification/identify-request.js';
-import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
-import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
-import { migrate } from './tenancy/migrator/index.js';
-import { findDeletedTenants } from './tenancy/deleted-tenants.js';
-import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
-import { version } from './version.js';
 
 export type RunningApp = {
+  runtime: Runtime;
   server: TenantgraphServer;
-  central: CentralDatabase;
-  tenancy: Tenancy;
-  jobs: JobQueue<JobTenantContext>;
+  /** Shortcuts into the runtime. */
+  central: Runtime['central'];
+  tenancy: Runtime['tenancy'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
-  tokens: AccessTokenKeys;
+  tokens: Runtime['tokens'];
+  jobs: Runtime['jobs'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -39,41 +30,16 @@ export type RunningApp = {
 export type StartOptions = {
   /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
-  /** The job definitions to register and run. Default: the app's (src/app-jobs.ts). */
-  jobs?: readonly AnyJobDefinition<JobTenantContext>[];
+  /** Job definitions to register and run. Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const releasers = new Releasers();
-  const releaseAll = () => releasers.releaseAll((name, error) => logger.error({ err: error, resource: name }, 'cleanup failed'));
+  // WORKER (default on): `npm start` runs the job worker in the same process.
+  const runtime = await openRuntime(config, logger, { worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}) });
   try {
-    const central = await openCentralDatabase(config, logger);
-    if (central.embedded?.startedHere) releasers.add('embedded postgres', () => central.embedded!.stop());
-    releasers.add('central database', () => central.close());
-
-    const centralTarget = await centralMigrationTarget();
-    if (config.migrateOnStart) {
-      const result = await migrate(central.pool, centralTarget, (file, ms) => logger.info({ file, ms }, 'applied central migration'));
-      logger.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'central migrations current');
-    }
-
-    let redis: RedisClient | undefined;
-    if (config.redisUrl) {
-      redis = openRedis(config.redisUrl, logger);
-      releasers.add('redis', () => closeRedis(redis!));
-    } else {
-      logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
-    }
-
-    const tenancy = await createTenancy({ config, logger, central, redis });
-    releasers.add('tenancy', () => tenancy.close());
-
-    // Registered after tenancy, so it is released before it: running jobs finish while their tenant handles still work.
-    const jobs = await openTenantJobQueue(config, logger, central, tenancy, options.jobs ?? appJobs);
-    releasers.add('jobs', () => jobs.close());
-
     if (config.tenancy.demoData) {
-      const demo = await seedDemoData(tenancy);
+      const demo = await seedDemoData(runtime.tenancy);
       if (demo.created) {
         logger.info(
           { clinics: demo.clinics },
@@ -81,55 +47,19 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         );
       }
     }
-
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
-    const tokens = await loadAccessTokenKeys(config);
     const server = await makeServer({
       config,
       logger,
       schema,
-      context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy, jobs },
-        identifiers: makeIdentifiers(config.tenancy),
-        tokens,
-      },
+      context: { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens, scopes: runtime.scopes },
+      readiness: runtime.readiness,
     });
-    releasers.add('http server', () => server.close());
+    runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-
-    let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, jobs, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, jobs: runtime.jobs, port, stop: () => runtime.close() };
   } catch (error) {
-    await releaseAll();
+    await runtime.close();
     throw error;
   }
-}
-
-/**
- * The job queue on the central database, with `definitions` registered; the worker runs in this
- * process when WORKER is on (`tenantgraph worker` passes `worker: true`).
- */
-export async function openTenantJobQueue(
-  config: Config,
-  logger: Logger,
-  central: CentralDatabase,
-  tenancy: Tenancy,
-  definitions: readonly AnyJobDefinition<JobTenantContext>[],
-  worker = config.jobs.worker,
-): Promise<JobQueue<JobTenantContext>> {
-  const jobs = await openJobQueue<JobTenantContext>({
-    connectionString: central.url,
-    logger,
-    runInTenant: makeJobRunInTenant(tenancy, logger),
-    findDeletedTenants: (ids) => findDeletedTenants(central.pool, ids),
-    maintenance: worker,
-  });
-  try {
-    await jobs.register(definitions);
-    if (worker) await jobs.startWorker(definitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
-  } catch (error) {
-    await jobs.close();
-    throw error;
-  }
-  return jobs;
 }

@@ -83,6 +83,7 @@ const envSchema = z.object({
   TENANT_DATABASE_PREFIX: storagePrefix.default('tenant_'),
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
+  STORAGE_DIR: z.string().min(1).default('storage'),
   // Tokens
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   JWT_KEY_ID: z.string().min(1).default('k1'),
@@ -115,6 +116,8 @@ export type Config = Readonly<{
   >;
   redisUrl: string | undefined;
   migrateOnStart: boolean;
+  /** Root of tenant files (`<storageDir>/tenants/<tenantId>/`). */
+  storageDir: string;
   tenancy: Readonly<{
     identifiers: readonly IdentifierName[];
     centralDomains: readonly string[];
@@ -192,6 +195,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'embedded', port: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_PG_DATA_DIR, centralPoolMax: e.CENTRAL_DB_POOL_MAX },
     redisUrl: e.REDIS_URL,
     migrateOnStart: e.MIGRATE_ON_START,
+    storageDir: e.STORAGE_DIR,
     tenancy: {
       identifiers: e.TENANT_IDENTIFIERS,
       centralDomains: e.CENTRAL_DOMAINS,

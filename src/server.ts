@@ -14,7 +14,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
-import { currentRequestId, runWithRequestState, type RequestContext, type RequestState } from './context/request-context.js';
+import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
+import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
 import { ErrorCode, makeFormatError } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
@@ -24,6 +25,8 @@ export type MakeServerOptions = {
   logger: Logger;
   schema: GraphQLSchema;
   context: ContextDependencies;
+  /** Answers /health/ready. */
+  readiness: () => Promise<Readiness>;
 };
 
 export type TenantgraphServer = {
@@ -38,7 +41,7 @@ export type TenantgraphServer = {
 const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, context: contextDeps }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness }: MakeServerOptions): Promise<TenantgraphServer> {
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
   const apollo = new ApolloServer<RequestContext>({
@@ -70,7 +73,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       } else if (url.pathname === '/health/live' && isRead(req)) {
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
-        const readiness = await contextDeps.services.readiness();
+        const readiness = await checkReadiness();
         sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
       } else {
         sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
@@ -123,21 +126,23 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const state: RequestState = { requestId, context: undefined };
+    const state: ScopeState = { id: requestId, context: undefined };
+    let entered: EnteredScope | undefined;
     try {
-      const response = await runWithRequestState(state, () =>
+      const response = await runInScopeState(state, () =>
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger });
-            return state.context;
+            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers });
+            state.context = entered;
+            return entered;
           },
         }),
       );
       await writeResponse(res, response);
     } finally {
-      // The response is complete: the request's database leases go back to the registry.
-      state.context?.db.release();
+      // The response is complete: the request's handles (database leases first) go back.
+      await entered?.release();
     }
   }
 

@@ -1,32 +1,32 @@
-import { ConfigError, loadConfig, type Config } from '../config.js';
-import { openCentralDatabase, type CentralDatabase } from '../infra/central-database.js';
-import { makeLogger, type Logger } from '../infra/logger.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { makeLogger } from '../infra/logger.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 
-export type CliRuntime = { config: Config; logger: Logger; central: CentralDatabase };
+/** Exit codes every command keeps: scripts switch on them. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /**
- * Runs a command body with configuration and the central database open, closing them after.
- * Errors print one line to stderr and set exit code 1 (with --json, a JSON object instead).
+ * Runs a command body on the runtime (the same one the server opens), closing it after.
+ * Errors print one line to stderr and set exit code 1 (with --json, a JSON object on stdout instead).
+ * CLI logs go to stderr at `warn` unless LOG_LEVEL asks for more, so stdout stays clean for --json.
  */
-export async function withCentral(options: { json?: boolean }, body: (runtime: CliRuntime) => Promise<void>): Promise<void> {
-  let config: Config;
+export async function withRuntime(options: { json?: boolean } & RuntimeOptions, body: (runtime: Runtime) => Promise<void>): Promise<void> {
+  let config;
   try {
     config = loadConfig();
   } catch (error) {
     fail(error, options.json);
     return;
   }
-  // CLI logs go to stderr so stdout stays clean for --json and token output.
   const logger = makeLogger(options.json ? 'warn' : config.log.level === 'info' ? 'warn' : config.log.level);
-  let central: CentralDatabase | undefined;
+  let runtime: Runtime | undefined;
   try {
-    central = await openCentralDatabase(config, logger);
-    await body({ config, logger, central });
+    runtime = await openRuntime(config, logger, { migrate: options.migrate ?? false, announceRedis: false });
+    await body(runtime);
   } catch (error) {
     fail(error, options.json);
   } finally {
-    await central?.close().catch(() => {});
-    if (central?.embedded?.startedHere) await central.embedded.stop();
+    await runtime?.close();
   }
 }
 
@@ -34,5 +34,5 @@ function fail(error: unknown, json: boolean | undefined) {
   const message = error instanceof Error ? error.message : String(error);
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, kind: error instanceof ConfigError ? 'config' : 'runtime' })}\n`);
   else process.stderr.write(`tenantgraph: ${message}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT.failed;
 }

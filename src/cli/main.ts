@@ -1,11 +1,13 @@
 /**
- * The `tenantgraph` command. Every subcommand uses the same database as the server: DATABASE_URL
- * when set, else the embedded server (attached to when the API server runs it, started for the
- * command otherwise).
+ * The `tenantgraph` command. Every subcommand opens the same runtime as the server (src/runtime.ts):
+ * DATABASE_URL when set, else the embedded server (attached to when the API server runs it,
+ * started for the command otherwise). Exit codes: 0 done, 1 failed, 2 bad usage.
  */
-import { Command } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
+import { EXIT } from './cli-runtime.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
 import { registerWorkerCommand } from './worker.command.js';
 
@@ -13,10 +15,15 @@ const program = new Command()
   .name('tenantgraph')
   .description('Operate a tenantgraph installation: migrations, tenants, tokens.')
   .version(version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // commander exits 1 on bad usage; ours is 2 (help and --version stay 0).
+  .exitOverride((error: CommanderError) => {
+    process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
 
 registerMigrateCommand(program);
 registerTokenCommand(program);
+registerTenantsRunCommand(program);
 registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

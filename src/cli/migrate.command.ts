@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
-import { centralMigrationTarget } from '../infra/central-database.js';
+import { centralMigrationTarget } from '../tenancy/migration-targets.js';
 import { migrate, readMigrationStatus } from '../tenancy/migrator/index.js';
-import { withCentral } from './cli-runtime.js';
+import { withRuntime } from './cli-runtime.js';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerMigrateCommand(program: Command): void {
     .option('--status', 'show applied and pending migrations without changing anything')
     .option('--json', 'print one JSON object instead of text')
     .action(async (options: { status?: boolean; json?: boolean }) => {
-      await withCentral(options, async ({ central }) => {
+      await withRuntime(options, async ({ central }) => {
         const target = await centralMigrationTarget();
         if (options.status) {
           const status = await readMigrationStatus(central.pool, target);

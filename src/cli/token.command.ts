@@ -1,9 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadAccessTokenKeys } from '../tenancy/identification/jwt-secret.js';
 import { mintAccessToken } from '../tenancy/identification/access-tokens.js';
 import { chainTarget } from '../tenancy/identification/identification-types.js';
 import { PgTenantSource } from '../tenancy/identification/tenant-records.js';
-import { withCentral } from './cli-runtime.js';
+import { withRuntime } from './cli-runtime.js';
 
 type TokenOptions = { tenant?: string; role: string[]; subject: string; ability?: string[]; ttl?: number };
 
@@ -25,7 +24,7 @@ export function registerTokenCommand(program: Command): void {
     .option('--ability <abilities...>', 'abilities to grant')
     .option('--ttl <seconds>', 'lifetime in seconds; default ACCESS_TOKEN_TTL_SECONDS', parseTtl)
     .action(async (options: TokenOptions) => {
-      await withCentral({}, async ({ config, central }) => {
+      await withRuntime({}, async ({ config, central, tokens: keys }) => {
         if (config.env === 'production') {
           throw new Error('`token` is refused when NODE_ENV=production; production tokens come from sign-in');
         }
@@ -38,7 +37,6 @@ export function registerTokenCommand(program: Command): void {
           tenantId = target.id;
           tenantLabel = `${target.slug} (${target.level}, ${target.status}${target.deletedAt ? ', deleted' : ''}, id ${target.id})`;
         }
-        const keys = await loadAccessTokenKeys(config);
         const ttlSeconds = options.ttl ?? keys.ttlSeconds;
         const token = await mintAccessToken(
           keys,

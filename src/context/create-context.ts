@@ -1,52 +1,27 @@
 /**
- * createRequestContext: identify the request (token, host, header), then give it lazy database
- * handles and a logger bound to its tenant. Identification errors (UNAUTHENTICATED,
- * TENANT_NOT_FOUND, ...) are thrown from here and answered by Apollo with their HTTP status.
+ * createRequestContext: identify the request (token, host, header), then enter its tenant scope
+ * through the bootstrappers. Identification errors (UNAUTHENTICATED, TENANT_NOT_FOUND, ...) are
+ * thrown from here and answered by Apollo with their HTTP status.
  */
 import { type IncomingHttpHeaders } from 'node:http';
-import { type Logger } from '../infra/logger.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
-import { chainTarget, type IdentificationInput, type IdentifiedScope } from '../tenancy/identification/identification-types.js';
+import { type IdentificationInput } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
+import { type TenantDirectory } from '../tenancy/identification/tenant-directory.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
-import { type RequestContext, type ServerServices } from './request-context.js';
-import { RequestDatabases } from './request-databases.js';
+import { type EnteredScope, type TenantScopes } from '../tenancy/bootstrappers/index.js';
 
 export type ContextDependencies = {
-  services: ServerServices;
+  directory: TenantDirectory;
   identifiers: readonly TenantIdentifier[];
   tokens: AccessTokenKeys;
+  scopes: Pick<TenantScopes, 'enter'>;
 };
 
-export async function createRequestContext(
-  deps: ContextDependencies,
-  /** `logger` is the process logger; the context binds request and tenant to it when first used. */
-  request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
-): Promise<RequestContext> {
-  const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
-    directory: deps.services.tenancy.directory,
-    identifiers: deps.identifiers,
-    tokens: deps.tokens,
-  });
-  let logger: Logger | undefined;
-  return {
-    requestId: request.requestId,
-    // Made on first use: most requests log nothing, and a pino child costs more than the rest of the context.
-    get logger() {
-      return (logger ??= bindLogger(request.logger, request.requestId, scope));
-    },
-    services: deps.services,
-    principal,
-    scope,
-    db: new RequestDatabases(deps.services.tenancy, scope),
-    loaders: new Map(),
-  };
-}
-
-function bindLogger(base: Logger, requestId: string, scope: IdentifiedScope): Logger {
-  if (scope.level === 'CENTRAL') return base.child({ requestId });
-  const target = chainTarget(scope);
-  return base.child({ requestId, tenantId: target.id, tenant: target.slug, level: scope.level });
+/** The entered scope of one request; the server releases it when the response is complete. */
+export async function createRequestContext(deps: ContextDependencies, request: { requestId: string; headers: IncomingHttpHeaders }): Promise<EnteredScope> {
+  const { principal, scope } = await identifyRequest(identificationInput(request.headers), deps);
+  return deps.scopes.enter({ id: request.requestId, scope, principal });
 }
 
 /** Host without port, lower-case; IPv6 literals lose their brackets. */

@@ -1,64 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type DataLoader from 'dataloader';
-import { type JobQueue } from '../infra/jobs/index.js';
-import { type Logger } from '../infra/logger.js';
-import { type IdentifiedScope, type Principal } from '../tenancy/identification/identification-types.js';
-import { type Tenancy } from '../tenancy/tenancy.js';
-import { type RequestDatabases } from './request-databases.js';
-import { type JobTenantContext } from './tenant-job-context.js';
-
 /**
- * What one request knows about itself. Built once per request (createRequestContext), held in
- * AsyncLocalStorage and handed to Apollo as the context. Nothing tenant-specific lives in module
- * state: a Node process serves many tenants at once.
+ * What one GraphQL request knows about itself: a tenant scope (src/tenancy/bootstrappers/) entered
+ * for this request, handed to Apollo as the context and held in AsyncLocalStorage. Nothing
+ * tenant-specific lives in module state: a Node process serves many tenants at once.
  */
-export type RequestContext = {
-  requestId: string;
-  /** Bound to this request and its tenant. */
-  logger: Logger;
-  services: ServerServices;
-  principal: Principal;
-  scope: IdentifiedScope;
-  db: RequestDatabases;
-  /** Per-request DataLoaders, by name; they die with the request, so caches never cross tenants. */
-  loaders: Map<string, DataLoader<unknown, unknown>>;
-};
+import { type TenantContext } from '../tenancy/bootstrappers/index.js';
 
-/** Process-wide services a resolver may reach through its context. */
-export type ServerServices = {
-  version: string;
-  readiness: () => Promise<Readiness>;
-  tenancy: Tenancy;
-  /** Durable jobs: enqueue, and the admin API's list and retry. */
-  jobs: JobQueue<JobTenantContext>;
-};
+export type RequestContext = TenantContext;
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
-
-/** What AsyncLocalStorage holds: the id at once, the context once identification is done. */
-export type RequestState = { requestId: string; context: RequestContext | undefined };
-
-const storage = new AsyncLocalStorage<RequestState>();
-
-export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
-  return storage.run(state, fn);
-}
-
-export function currentRequestId(): string | undefined {
-  return storage.getStore()?.requestId;
-}
-
-/** The current request's context, or undefined outside a request (or before identification). */
-export function currentRequestContext(): RequestContext | undefined {
-  return storage.getStore()?.context;
-}
-
-/** A named per-request DataLoader, created on first use. */
-export function requestLoader<K, V>(context: RequestContext, name: string, make: () => DataLoader<K, V>): DataLoader<K, V> {
-  let loader = context.loaders.get(name) as DataLoader<K, V> | undefined;
-  if (!loader) {
-    loader = make();
-    context.loaders.set(name, loader as DataLoader<unknown, unknown>);
-  }
-  return loader;
-}
+export { currentScopeId as currentRequestId, currentTenantContext as currentRequestContext, scopeLoader as requestLoader } from '../tenancy/bootstrappers/index.js';
+export { type Readiness, type ScopeServices } from '../tenancy/bootstrappers/index.js';

@@ -16,7 +16,7 @@ import {
 } from 'graphql';
 import { createParameterDecorator } from 'type-graphql';
 import { type RequestContext } from '../context/request-context.js';
-import { type DataLevel } from '../context/request-databases.js';
+import { type DataLevel } from '../tenancy/model.js';
 import { AppError, ErrorCode } from '../errors/index.js';
 import { type IdentifiedScope } from '../tenancy/identification/identification-types.js';
 

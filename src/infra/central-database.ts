@@ -6,9 +6,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { type Config } from '../config.js';
 import { PrismaClient } from '../generated/central/client.js';
-import { migrationsDir } from '../paths.js';
-import { loadMigrationFiles, type MigrationTarget } from '../tenancy/migrator/index.js';
-import { quoteIdent } from '../tenancy/sql-names.js';
+import { quoteIdent } from './sql-names.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { redactUrl, type Logger } from './logger.js';
 
@@ -116,9 +114,4 @@ function unreachable(url: string, error: unknown): DatabaseUnavailableError {
     `Cannot use PostgreSQL at ${redactUrl(url)}: ${reason}. Check DATABASE_URL and that the server is running, or unset DATABASE_URL to use the embedded database.`,
     { cause: error },
   );
-}
-
-/** The central database's migration target. */
-export async function centralMigrationTarget(): Promise<MigrationTarget> {
-  return { label: 'central', files: await loadMigrationFiles(migrationsDir('central')) };
 }

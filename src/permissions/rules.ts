@@ -7,7 +7,7 @@ import { rule } from 'graphql-shield';
 import { type RequestContext } from '../context/request-context.js';
 import { AppError, ErrorCode } from '../errors/index.js';
 import { chainTarget, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/identification/identification-types.js';
-import { type ClusterModule } from '../tenancy/storage-names.js';
+import { type ClusterModule } from '../tenancy/model.js';
 
 const user = (context: RequestContext): UserPrincipal | undefined => (context.principal.kind === 'user' ? context.principal : undefined);
 
@@ -60,7 +60,7 @@ export const hasAbility = memoizeByName((ability: string) =>
 export const moduleEnabled = memoizeByName((module: ClusterModule) =>
   rule(`moduleEnabled:${module}`, { cache: 'contextual' })(async (_parent, _args, context: RequestContext) => {
     if (context.scope.level !== 'TENANT') return false;
-    const modules = await context.services.tenancy.planModules(context.scope.tenant.id);
+    const modules = await context.services.planModules(context.scope.tenant.id);
     return modules === 'all' || modules.includes(module)
       ? true
       : new AppError(ErrorCode.FORBIDDEN, `The ${module.toUpperCase()} module is not part of this tenant's plan`);

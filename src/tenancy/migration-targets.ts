@@ -1,6 +1,6 @@
 import { migrationsDir } from '../paths.js';
-import { loadMigrationFiles, checksumOf, type MigrationFile } from './migrator/index.js';
-import { CLUSTER_MODULES, type ClusterModule } from './storage-names.js';
+import { loadMigrationFiles, checksumOf, type MigrationFile, type MigrationTarget } from './migrator/index.js';
+import { CLUSTER_MODULES, type ClusterModule } from './model.js';
 
 export type LevelTargetName = 'app' | 'group' | 'tenant' | ClusterModule;
 
@@ -16,4 +16,9 @@ export async function loadMigrationSets(): Promise<MigrationSets> {
 /** Identifies a set of files: a template built from them is reused only while it matches. */
 export function fingerprintOf(files: readonly MigrationFile[]): string {
   return checksumOf(files.map((file) => `${file.name}:${file.checksum}`).join('\n')).slice(0, 10);
+}
+
+/** The central database's migration target. */
+export async function centralMigrationTarget(): Promise<MigrationTarget> {
+  return { label: 'central', files: await loadMigrationFiles(migrationsDir('central')) };
 }

@@ -3,20 +3,7 @@
  * and is quoted wherever it reaches SQL (DESIGN §1). Nothing a client sends reaches DDL otherwise.
  */
 import { AppError, ErrorCode } from '../errors/index.js';
-
-export const KEY_PATTERN = /^[a-z][a-z0-9_]{1,40}$/;
-/** Same rules as the `tenants.key` and `tenants.slug` CHECK constraints. */
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export const TENANT_LEVELS = ['APP', 'CENTRAL_TENANT', 'TENANT'] as const;
-export type TenantLevelName = (typeof TENANT_LEVELS)[number];
-export type Isolation = 'DATABASE' | 'SCHEMA';
-
-export const CLUSTER_MODULES = ['emr', 'pos', 'scm'] as const;
-export type ClusterModule = (typeof CLUSTER_MODULES)[number];
-
-/** Years a cluster schema may be made for. */
-export const CLUSTER_YEARS = { min: 2000, max: 2100 } as const;
+import { CLUSTER_MODULES, CLUSTER_YEARS, KEY_PATTERN, SLUG_PATTERN, type ClusterModule, type Isolation } from './model.js';
 
 export function assertKey(key: string): void {
   if (!KEY_PATTERN.test(key)) {

@@ -1,6 +1,8 @@
 /**
- * Everything tenancy needs at run time, assembled once per process: storage naming and
- * isolation strategies, migration sets, the client registry, the tenant directory.
+ * Everything tenancy needs at run time, assembled once per process by the runtime
+ * (src/runtime.ts): storage naming and isolation strategies, migration sets, the client registry,
+ * the tenant directory. It holds the admin (DDL) pool, so it is for provisioning, migrations, jobs
+ * and the CLI; resolvers see only the narrow ScopeServices and their scope's handles.
  */
 import type pg from 'pg';
 import { type Config } from '../config.js';
@@ -16,7 +18,9 @@ import { makeServerAdmin, type ServerAdmin } from './isolation/server-admin.js';
 import { levelClientFactories } from './level-clients.js';
 import { loadMigrationSets, type MigrationSets } from './migration-targets.js';
 import { createClientRegistry, type ClientRegistry } from './registry/index.js';
-import { makeStorageNaming, type ClusterModule, type Isolation, type StorageNaming, type TenantLevelName } from './storage-names.js';
+import { type ConnectionTarget } from './registry/registry-types.js';
+import { makeStorageNaming, type StorageNaming } from './storage-names.js';
+import { type ClusterModule, type Isolation, type TenantLevelName } from './model.js';
 import { LRUCache } from 'lru-cache';
 
 export type Tenancy = {
@@ -31,6 +35,8 @@ export type Tenancy = {
   registry: ClientRegistry<typeof levelClientFactories>;
   directory: TenantDirectory;
   strategyFor(record: { level: TenantLevelName; isolation: Isolation }): IsolationStrategy;
+  /** Where the registry connects for a tenant's own tables. */
+  connectionTarget(record: StorageRecord): ConnectionTarget;
   /** Modules the tenant's plan enables; 'all' for a tenant without a plan. Cached briefly. */
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). Only "yes" is cached: schemas are not dropped while in use. */
@@ -78,6 +84,7 @@ export async function createTenancy(options: {
     registry,
     directory,
     strategyFor,
+    connectionTarget: (record) => strategyFor(record).connectionTarget(record),
     async planModules(tenantId) {
       const cached = planModulesCache.get(tenantId);
       if (cached) return cached.modules;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { centralMigrationTarget } from '../../src/infra/central-database.js';
+import { centralMigrationTarget } from '../../src/tenancy/migration-targets.js';
 import { projectRoot } from '../../src/paths.js';
 import { checksumOf, migrate } from '../../src/tenancy/migrator/index.js';
 

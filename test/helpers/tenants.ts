@@ -1,4 +1,4 @@
-import { type Isolation } from '../../src/tenancy/storage-names.js';
+import { type Isolation } from '../../src/tenancy/model.js';
 import { provisionTenant, type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { type Tenancy } from '../../src/tenancy/tenancy.js';
 import { uniqueKey } from './app.js';

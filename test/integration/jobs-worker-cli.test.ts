@@ -41,14 +41,19 @@ beforeAll(async () => {
     `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation) VALUES ('TENANT', $1, $2, $3, 'W clinic', 'ACTIVE', 'SCHEMA') RETURNING id`,
     [group, `w_clinic_${suffix}`, `w-clinic-${suffix}`],
   );
-  queue = await openJobQueue({
+  queue = await openJobQueue<unknown>({
     connectionString: inject('databaseUrl'),
     logger: makeLogger('silent'),
-    runInTenant: () => Promise.reject(new Error('this process runs no jobs')),
+    runInTenant: async () => {
+      throw new Error('this process runs no jobs');
+    },
+    runCentral: async () => {
+      throw new Error('this process runs no jobs');
+    },
     findDeletedTenants: async () => new Set(),
     maintenance: false,
   });
-  await queue.register([defineTenantJob(SLOW_JOB, async () => {})]);
+  await queue.register([defineTenantJob<{ ms: number }, unknown>(SLOW_JOB, async () => {})]);
 });
 
 afterAll(async () => {

@@ -3,9 +3,12 @@
  * retries, discarding jobs of deleted tenants, enqueueing inside the caller's transaction,
  * singletons, and the system-admin API over HTTP.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JobTenantContext } from '../../src/context/tenant-job-context.js';
 import { defineCentralJob, defineTenantJob, type AnyJobDefinition } from '../../src/infra/jobs/index.js';
+import { currentTenantContext, type TenantContext } from '../../src/tenancy/bootstrappers/index.js';
 import { chainTarget } from '../../src/tenancy/identification/identification-types.js';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -15,22 +18,38 @@ type Clinic = ProvisionedTenant & { domain: string };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What each marker job saw, by job index. */
-const seen = new Map<number, { jobTenantId: string; scopeTenantId: string; markers: string[] }>();
-const markerJob = defineTenantJob<{ index: number }, JobTenantContext>(
+const seen = new Map<
+  number,
+  { jobTenantId: string; scopeTenantId: string; alsTenantId: string | undefined; principal: unknown; markers: string[]; fileMarkers: string[]; ownFile: string }
+>();
+const markerJob = defineTenantJob<{ index: number }, TenantContext>(
   'test.marker',
   async (payload, ctx, job) => {
+    if (ctx.scope.level === 'CENTRAL') throw new Error('a tenant job ran in the central scope');
     const db = ctx.db.tenant();
     const markers = await db.patient.findMany({ where: { mrn: { startsWith: 'MARK-' } }, select: { mrn: true } });
+    const fileMarkers = await ctx.files.list('markers');
     await sleep(Math.random() * 10);
+    // AsyncLocalStorage holds this job's context across the awaits, whatever ran in between.
+    const als = currentTenantContext();
     await db.patient.create({ data: { mrn: `JOB-${payload.index}`, firstName: 'Job', lastName: String(payload.index) } });
-    seen.set(payload.index, { jobTenantId: job.tenantId, scopeTenantId: chainTarget(ctx.scope).id, markers: markers.map((m) => m.mrn) });
+    await ctx.files.write(`jobs/${payload.index}.txt`, job.tenantId);
+    seen.set(payload.index, {
+      jobTenantId: job.tenantId,
+      scopeTenantId: chainTarget(ctx.scope).id,
+      alsTenantId: als && als.scope.level !== 'CENTRAL' ? chainTarget(als.scope).id : undefined,
+      principal: ctx.principal,
+      markers: markers.map((m) => m.mrn),
+      fileMarkers,
+      ownFile: (await ctx.files.read(`jobs/${payload.index}.txt`)).toString('utf8'),
+    });
   },
   { retryLimit: 2, retryDelaySeconds: 1, retryBackoff: false },
 );
 
 /** Attempts of the always-failing job, by job id. */
 const failingAttempts = new Map<string, number[]>();
-const failingJob = defineTenantJob<Record<string, never>, JobTenantContext>(
+const failingJob = defineTenantJob<Record<string, never>, TenantContext>(
   'test.always-fails',
   async (_payload, _ctx, job) => {
     failingAttempts.set(job.id, [...(failingAttempts.get(job.id) ?? []), job.attempt]);
@@ -41,22 +60,29 @@ const failingJob = defineTenantJob<Record<string, never>, JobTenantContext>(
 
 /** Ids of jobs whose handler ran, for jobs that must not run. */
 const ran = new Set<string>();
-const recordingJob = defineTenantJob<{ note: string }, JobTenantContext>('test.recording', async (_payload, _ctx, job) => {
+const recordingJob = defineTenantJob<{ note: string }, TenantContext>('test.recording', async (_payload, _ctx, job) => {
   ran.add(job.id);
 });
-const singletonJob = defineTenantJob<Record<string, never>, JobTenantContext>('test.singleton', async () => {}, { singleton: true });
-const centralRuns: string[] = [];
-const centralJob = defineCentralJob<{ note: string }>('test.central', async (payload) => {
-  centralRuns.push(payload.note);
+const singletonJob = defineTenantJob<Record<string, never>, TenantContext>('test.singleton', async () => {}, { singleton: true });
+const centralRuns: { note: string; level: string; alsLevel: string | undefined; principal: unknown }[] = [];
+const centralJob = defineCentralJob<{ note: string }, TenantContext>('test.central', async (payload, ctx) => {
+  centralRuns.push({ note: payload.note, level: ctx.scope.level, alsLevel: currentTenantContext()?.scope.level, principal: ctx.principal });
 });
-const slowJob = defineTenantJob<{ ms: number }, JobTenantContext>('test.slow', async (payload, _ctx, job) => {
+/** A job that keeps its context, to show it is released once the job is over. */
+let keptContext: TenantContext | undefined;
+const keepingJob = defineTenantJob<Record<string, never>, TenantContext>('test.keeps-context', async (_payload, ctx, job) => {
+  keptContext = ctx;
+  ran.add(job.id);
+});
+const slowJob = defineTenantJob<{ ms: number }, TenantContext>('test.slow', async (payload, _ctx, job) => {
   await sleep(payload.ms);
   ran.add(job.id);
 });
 
-const definitions: AnyJobDefinition<JobTenantContext>[] = [markerJob, failingJob, recordingJob, singletonJob, centralJob, slowJob];
+const definitions: AnyJobDefinition<TenantContext>[] = [markerJob, failingJob, recordingJob, singletonJob, centralJob, slowJob, keepingJob];
 
 let app: TestApp;
+let storageDir: string;
 let clinics: Clinic[];
 let adminToken: string;
 let tenantAdminToken: string;
@@ -70,7 +96,8 @@ async function waitUntil(what: string, check: () => boolean | Promise<boolean>, 
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ WORKER: 'true', WORKER_CONCURRENCY: '25', WORKER_POLL_INTERVAL_MS: '100' }, { jobs: definitions });
+  storageDir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-jobs-'));
+  app = await startTestApp({ WORKER: 'true', WORKER_CONCURRENCY: '25', WORKER_POLL_INTERVAL_MS: '100', STORAGE_DIR: storageDir }, { jobs: definitions });
   const hierarchy = await makeHierarchy(app.tenancy, 2);
   // 10 clinics with their own database, 40 with a schema in the shared database.
   clinics = await mapLimit(Array.from({ length: 50 }, (_, i) => i), 4, (i) =>
@@ -83,11 +110,15 @@ beforeAll(async () => {
     } finally {
       lease.release();
     }
+    await app.runtime.files.forTenant(clinic.id).write(`markers/${clinic.key}`, clinic.id);
   });
   adminToken = await app.token({ subject: 'landlord', tenantId: null, roles: ['system_admin'] });
   tenantAdminToken = await app.token({ subject: 'clinic-admin', tenantId: clinics[0]!.id, roles: ['admin'] });
 }, 180_000);
-afterAll(() => app?.stop());
+afterAll(async () => {
+  await app?.stop();
+  if (storageDir) await rm(storageDir, { recursive: true, force: true });
+});
 
 const asAdmin = () => ({ authorization: `Bearer ${adminToken}` });
 
@@ -107,7 +138,11 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
       const clinic = byIndex.get(index)!;
       expect(observed.jobTenantId).toBe(clinic.id);
       expect(observed.scopeTenantId).toBe(clinic.id);
+      expect(observed.alsTenantId).toBe(clinic.id);
+      expect(observed.principal).toEqual({ kind: 'system', actor: 'job:test.marker' });
       expect(observed.markers).toEqual([`MARK-${clinic.key}`]);
+      expect(observed.fileMarkers).toEqual([clinic.key]);
+      expect(observed.ownFile).toBe(clinic.id);
     }
     // And every write landed in its own tenant: each clinic holds exactly its jobs' rows.
     await mapLimit(clinics, 8, async (clinic) => {
@@ -116,6 +151,8 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
         const rows = await lease.client.patient.findMany({ where: { mrn: { startsWith: 'JOB-' } }, select: { mrn: true } });
         const expected = plan.filter((item) => item.clinic.id === clinic.id).map((item) => `JOB-${item.index}`);
         expect(rows.map((row) => row.mrn).sort()).toEqual(expected.sort());
+        const files = await app.runtime.files.forTenant(clinic.id).list('jobs');
+        expect(files.sort()).toEqual(expected.map((mrn) => `${mrn.slice(4)}.txt`).sort());
       } finally {
         lease.release();
       }
@@ -123,6 +160,22 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
     const completed = await app.jobs.list({ name: 'test.marker', state: 'completed' }, 100);
     expect(completed.jobs.length).toBe(100);
   }, 90_000);
+});
+
+describe('the job context', () => {
+  it('is released when the job is over', async () => {
+    const id = (await app.jobs.enqueue(clinics[8]!.id, keepingJob, {}))!;
+    await waitUntil('the job ran', () => ran.has(id));
+    expect(keptContext!.principal).toEqual({ kind: 'system', actor: 'job:test.keeps-context' });
+    await waitUntil('the scope is released', () => {
+      try {
+        void keptContext!.files;
+        return false;
+      } catch (error) {
+        return /was released/.test((error as Error).message);
+      }
+    }, 5_000);
+  });
 });
 
 describe('failures and retries', () => {
@@ -161,16 +214,18 @@ describe('failures and retries', () => {
 });
 
 describe('jobs of deleted tenants', () => {
-  it('are completed with a reason and never run: deleted_at set, row gone, or deleted after queueing', async () => {
-    const [softDeleted, deletedLater] = [clinics[48]!, clinics[49]!];
+  it('are completed with a reason and never run: status DELETED, deleted_at set, row gone, or deleted after queueing', async () => {
+    const [statusDeleted, softDeleted, deletedLater] = [clinics[47]!, clinics[48]!, clinics[49]!];
+    await app.central.pool.query(`UPDATE tenants SET status = 'DELETED' WHERE id = $1`, [statusDeleted.id]);
     await app.central.pool.query('UPDATE tenants SET deleted_at = now() WHERE id = $1', [softDeleted.id]);
     const ids = [
+      (await app.jobs.enqueue(statusDeleted.id, recordingJob, { note: 'status deleted' }))!,
       (await app.jobs.enqueue(softDeleted.id, recordingJob, { note: 'soft-deleted' }))!,
       (await app.jobs.enqueue('0f0e0d0c-0b0a-4000-8000-000000000001', recordingJob, { note: 'no such tenant' }))!,
       (await app.jobs.enqueue(deletedLater.id, recordingJob, { note: 'deleted after queueing' }, { startAfter: new Date(Date.now() + 1500) }))!,
     ];
     await app.central.pool.query('UPDATE tenants SET deleted_at = now() WHERE id = $1', [deletedLater.id]);
-    await waitUntil('all three are settled', async () => (await Promise.all(ids.map((id) => app.jobs.get(id)))).every((job) => job?.state === 'completed'), 20_000);
+    await waitUntil('all four are settled', async () => (await Promise.all(ids.map((id) => app.jobs.get(id)))).every((job) => job?.state === 'completed'), 20_000);
     for (const id of ids) {
       expect(ran.has(id)).toBe(false);
       expect((await app.jobs.get(id))!.discardedReason).toBe('The tenant was deleted; the job did not run');
@@ -219,7 +274,13 @@ describe('singleton, central and scheduled jobs', () => {
 
   it('a central job runs without a tenant; cron schedules are stored for central jobs only', async () => {
     const id = (await app.jobs.enqueueCentral(centralJob, { note: 'landlord work' }))!;
-    await waitUntil('the central job ran', () => centralRuns.includes('landlord work'));
+    await waitUntil('the central job ran', () => centralRuns.some((run) => run.note === 'landlord work'));
+    expect(centralRuns.find((run) => run.note === 'landlord work')).toEqual({
+      note: 'landlord work',
+      level: 'CENTRAL',
+      alsLevel: 'CENTRAL',
+      principal: { kind: 'system', actor: 'job:test.central' },
+    });
     await waitUntil('the central job is completed', async () => (await app.jobs.get(id))?.state === 'completed');
     expect((await app.jobs.get(id))!.tenantId).toBeNull();
 

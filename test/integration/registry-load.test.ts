@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClientRegistry, type ConnectionTarget, type RegistryMetrics } from '../../src/tenancy/registry/index.js';
-import { quoteIdent } from '../../src/tenancy/sql-names.js';
+import { quoteIdent } from '../../src/infra/sql-names.js';
 
 const adminUrl = inject('adminDatabaseUrl');
 const runId = inject('runId');

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/central/client.js';
 import { createClientRegistry, DATABASE_BUSY_MARKER, type ConnectionTarget, type RegistryLimits } from '../../src/tenancy/registry/index.js';
-import { quoteIdent } from '../../src/tenancy/sql-names.js';
+import { quoteIdent } from '../../src/infra/sql-names.js';
 import { testPool, uniqueName } from '../helpers/database.js';
 
 const databaseUrl = inject('databaseUrl');

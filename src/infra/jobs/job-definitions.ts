@@ -20,6 +20,9 @@ export type SystemPrincipal = { kind: 'system'; actor: string };
  */
 export type RunInTenant<Ctx> = <T>(tenantId: string, principal: SystemPrincipal, fn: (ctx: Ctx) => Promise<T>) => Promise<T>;
 
+/** Like RunInTenant, in the central (landlord) scope: what central jobs run in. */
+export type RunCentral<Ctx> = <T>(principal: SystemPrincipal, fn: (ctx: Ctx) => Promise<T>) => Promise<T>;
+
 /** What a handler learns about the job it runs. `attempt` counts from 1. */
 export type JobRun = { id: string; name: string; attempt: number; logger: Logger };
 export type TenantJobRun = JobRun & { tenantId: string };
@@ -45,7 +48,7 @@ export type JobOptions = {
 export type ResolvedJobOptions = Required<JobOptions>;
 
 export type TenantJobHandler<P, Ctx> = (payload: P, ctx: Ctx, job: TenantJobRun) => Promise<void>;
-export type CentralJobHandler<P> = (payload: P, job: JobRun) => Promise<void>;
+export type CentralJobHandler<P, Ctx> = (payload: P, ctx: Ctx, job: JobRun) => Promise<void>;
 
 export type TenantJobDefinition<P, Ctx> = {
   readonly kind: 'tenant';
@@ -54,16 +57,16 @@ export type TenantJobDefinition<P, Ctx> = {
   readonly options: ResolvedJobOptions;
 };
 
-export type CentralJobDefinition<P> = {
+export type CentralJobDefinition<P, Ctx> = {
   readonly kind: 'central';
   readonly name: string;
-  readonly handler: CentralJobHandler<P>;
+  readonly handler: CentralJobHandler<P, Ctx>;
   readonly options: ResolvedJobOptions;
 };
 
 // Handlers are contravariant in their payload, so a list of definitions is typed with `any` payloads.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyJobDefinition<Ctx> = TenantJobDefinition<any, Ctx> | CentralJobDefinition<any>;
+export type AnyJobDefinition<Ctx> = TenantJobDefinition<any, Ctx> | CentralJobDefinition<any, Ctx>;
 
 /** What a job row's `data` holds. The tenant id sits beside the payload, not in it. */
 export type TenantJobData = { tenantId: string; payload: unknown };
@@ -84,7 +87,7 @@ export function defineTenantJob<P, Ctx>(name: string, handler: TenantJobHandler<
   return Object.freeze({ kind: 'tenant', name: checkedName(name), handler, options: resolveOptions(name, options) });
 }
 
-export function defineCentralJob<P>(name: string, handler: CentralJobHandler<P>, options: JobOptions = {}): CentralJobDefinition<P> {
+export function defineCentralJob<P, Ctx>(name: string, handler: CentralJobHandler<P, Ctx>, options: JobOptions = {}): CentralJobDefinition<P, Ctx> {
   return Object.freeze({ kind: 'central', name: checkedName(name), handler, options: resolveOptions(name, options) });
 }
 

@@ -13,6 +13,7 @@ import {
   type CentralJobData,
   type CentralJobDefinition,
   type ResolvedJobOptions,
+  type RunCentral,
   type RunInTenant,
   type TenantJobData,
   type TenantJobDefinition,
@@ -40,14 +41,14 @@ export interface JobQueue<Ctx> {
   /** Queues a tenant job. Answers the job id, or null when a singleton job already waits. */
   enqueue<P>(tenantId: string, job: TenantJobDefinition<P, Ctx> | string, payload: P, options?: EnqueueOptions): Promise<string | null>;
   /** Queues a central job (no tenant). */
-  enqueueCentral<P>(job: CentralJobDefinition<P> | string, payload: P, options?: EnqueueOptions): Promise<string | null>;
+  enqueueCentral<P>(job: CentralJobDefinition<P, Ctx> | string, payload: P, options?: EnqueueOptions): Promise<string | null>;
   /**
    * Runs a central job on a cron schedule (`* * * * *`, minute precision) in every worker
    * process together, exactly once per tick. Tenant jobs are not scheduled directly — one
    * schedule per queue would mean one tenant — a central job fans out to the tenants instead.
    */
-  schedule<P>(job: CentralJobDefinition<P> | string, cron: string, payload?: P, options?: { tz?: string }): Promise<void>;
-  unschedule<P>(job: CentralJobDefinition<P> | string): Promise<void>;
+  schedule<P>(job: CentralJobDefinition<P, Ctx> | string, cron: string, payload?: P, options?: { tz?: string }): Promise<void>;
+  unschedule<P>(job: CentralJobDefinition<P, Ctx> | string): Promise<void>;
   /** Starts running jobs of these definitions in this process. */
   startWorker(definitions: readonly AnyJobDefinition<Ctx>[], options: WorkerOptions): Promise<void>;
   /** Stops fetching and waits for running jobs to finish. */
@@ -65,6 +66,8 @@ export type JobQueueOptions<Ctx> = {
   connectionString: string;
   logger: Logger;
   runInTenant: RunInTenant<Ctx>;
+  /** Enters the central scope for central jobs. */
+  runCentral: RunCentral<Ctx>;
   /** The ids among `tenantIds` whose tenant is deleted (status DELETED, deleted_at set, or no row). */
   findDeletedTenants: (tenantIds: readonly string[]) => Promise<ReadonlySet<string>>;
   /** Default `pgboss`. */
@@ -153,7 +156,7 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
       if (worker) throw new Error('The job worker is already running');
       await register(list);
       const own = new Map(list.map((definition) => [definition.name, definition]));
-      worker = new JobWorker({ boss, logger, runInTenant: options.runInTenant, findDeletedTenants: options.findDeletedTenants }, own, workerOptions);
+      worker = new JobWorker({ boss, logger, runInTenant: options.runInTenant, runCentral: options.runCentral, findDeletedTenants: options.findDeletedTenants }, own, workerOptions);
       worker.start();
       logger.info({ jobs: [...own.keys()], concurrency: workerOptions.concurrency }, 'job worker started');
     },

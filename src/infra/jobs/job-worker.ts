@@ -8,8 +8,8 @@
  * still does the durable parts: storage, `FOR UPDATE SKIP LOCKED` fetching, retry bookkeeping,
  * expiry of stuck jobs, cron.
  *
- * Every tenant job runs through `runInTenant` as the system principal `job:<name>`; the context
- * exists only inside that call. A job whose tenant is deleted is completed with a reason and never
+ * Every tenant job runs through `runInTenant` (central jobs through `runCentral`) as the system
+ * principal `job:<name>`; the context exists only inside that call. A job whose tenant is deleted is completed with a reason and never
  * runs; the check reads the central database (not a cache) once per fetched batch.
  */
 import type PgBoss from 'pg-boss';
@@ -18,6 +18,7 @@ import {
   type AnyJobDefinition,
   type CentralJobData,
   type CentralJobDefinition,
+  type RunCentral,
   type RunInTenant,
   type TenantJobData,
   type TenantJobDefinition,
@@ -34,6 +35,7 @@ export type WorkerDependencies<Ctx> = {
   boss: PgBoss;
   logger: Logger;
   runInTenant: RunInTenant<Ctx>;
+  runCentral: RunCentral<Ctx>;
   /** The ids among `tenantIds` whose tenant is deleted (status DELETED, deleted_at set, or no row). */
   findDeletedTenants: (tenantIds: readonly string[]) => Promise<ReadonlySet<string>>;
 };
@@ -166,11 +168,16 @@ export class JobWorker<Ctx> {
     );
   }
 
-  private runCentralJob(definition: CentralJobDefinition<unknown>, job: PgBoss.JobWithMetadata<unknown>): Promise<void> {
+  private runCentralJob(definition: CentralJobDefinition<unknown, Ctx>, job: PgBoss.JobWithMetadata<unknown>): Promise<void> {
     const attempt = job.retryCount + 1;
     const logger = this.deps.logger.child({ job: definition.name, jobId: job.id, attempt });
     const payload = (job.data as CentralJobData | null)?.payload;
-    return this.settle(definition.name, job, () => definition.handler(payload, { id: job.id, name: definition.name, attempt, logger }), logger);
+    return this.settle(
+      definition.name,
+      job,
+      () => this.deps.runCentral({ kind: 'system', actor: `job:${definition.name}` }, (ctx) => definition.handler(payload, ctx, { id: job.id, name: definition.name, attempt, logger })),
+      logger,
+    );
   }
 
   /** Runs `body`; completes the job when it resolves, fails it (retry or failed) when it throws. */

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { UUID_PATTERN } from '../../tenancy/identification/identification-types.js';
+import { UUID_PATTERN } from '../../tenancy/model.js';
 
 
 /** Ids are uuids; anything else cannot name a row, so it is simply "not found" (never a hint). */

@@ -1,31 +1,21 @@
 import { registerEnumType } from 'type-graphql';
+import { DATA_LEVELS, enumObject, ISOLATIONS, TENANT_STATUSES } from '../../tenancy/model.js';
 
-/** Levels of the hierarchy (DESIGN §1); also the argument of @tenantLevel. */
-export enum TenantLevel {
-  CENTRAL = 'CENTRAL',
-  APP = 'APP',
-  CENTRAL_TENANT = 'CENTRAL_TENANT',
-  TENANT = 'TENANT',
-}
+/** Levels of the hierarchy (DESIGN §1); also the argument of @tenantLevel. From the model's DATA_LEVELS. */
+export const TenantLevel = enumObject(DATA_LEVELS);
+export type TenantLevel = (typeof DATA_LEVELS)[number];
 
 registerEnumType(TenantLevel, {
   name: 'TenantLevel',
   description: 'CENTRAL (landlord) → APP → CENTRAL_TENANT (group) → TENANT.',
 });
 
-export enum TenantIsolation {
-  DATABASE = 'DATABASE',
-  SCHEMA = 'SCHEMA',
-}
+export const TenantIsolation = enumObject(ISOLATIONS);
+export type TenantIsolation = (typeof ISOLATIONS)[number];
 
 registerEnumType(TenantIsolation, { name: 'TenantIsolation', description: 'Where a TENANT keeps its data: its own database, or its own schema.' });
 
-export enum TenantStatus {
-  PROVISIONING = 'PROVISIONING',
-  ACTIVE = 'ACTIVE',
-  SUSPENDED = 'SUSPENDED',
-  FAILED = 'FAILED',
-  DELETING = 'DELETING',
-}
+export const TenantStatus = enumObject(TENANT_STATUSES);
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 registerEnumType(TenantStatus, { name: 'TenantStatus' });

@@ -24,7 +24,7 @@ export async function listInvoices(context: RequestContext, year: number, patien
 export function invoicesByPatientLoader(context: RequestContext, year: number): DataLoader<string, Invoice[]> {
   return requestLoader(context, `pos:${year}:invoicesByPatient`, () =>
     new DataLoader<string, Invoice[]>(async (patientIds) => {
-      if (!(await context.services.tenancy.clusterExists(context.db.tenantRecord(), 'pos', year))) return patientIds.map(() => []);
+      if (!(await context.services.clusterExists(context.db.tenantRecord(), 'pos', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('pos', year).invoice.findMany({
         where: { patientId: { in: [...patientIds] } },
         include: { lines: { orderBy: { id: 'asc' } } },

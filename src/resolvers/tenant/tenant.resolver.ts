@@ -35,7 +35,8 @@ export class TenantResolver {
   @Query(() => Me, { description: 'Who this request runs as.' })
   me(@Ctx() context: RequestContext): Me {
     const principal = context.principal;
-    if (principal.kind === 'anonymous') {
+    // A system principal (jobs, CLI) never reaches GraphQL; answered like anonymous if it ever did.
+    if (principal.kind !== 'user') {
       return { authenticated: false, subject: null, tenantId: null, roles: [], abilities: [], isSystemAdmin: false, impersonatorId: null };
     }
     return { authenticated: true, ...principal };

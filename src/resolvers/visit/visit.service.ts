@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { type ClusterModule } from '../../tenancy/storage-names.js';
+import { type ClusterModule } from '../../tenancy/model.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { getPatient } from '../patient/patient.service.js';
@@ -10,7 +10,7 @@ import { type RecordVisitInput, type Visit } from './visit.type.js';
 /** Refuses a year whose cluster schema this tenant does not have (instead of a SQL error). */
 export async function assertCluster(context: RequestContext, module: ClusterModule, year: number): Promise<void> {
   const tenant = context.db.tenantRecord();
-  if (!(await context.services.tenancy.clusterExists(tenant, module, year))) {
+  if (!(await context.services.clusterExists(tenant, module, year))) {
     throw new AppError(ErrorCode.NOT_FOUND, `This tenant has no ${module.toUpperCase()} data for ${year}`, { details: { module, year } });
   }
 }
@@ -29,7 +29,7 @@ export async function listVisits(context: RequestContext, year: number, patientI
 export function visitsByPatientLoader(context: RequestContext, year: number): DataLoader<string, Visit[]> {
   return requestLoader(context, `emr:${year}:visitsByPatient`, () =>
     new DataLoader<string, Visit[]>(async (patientIds) => {
-      if (!(await context.services.tenancy.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
+      if (!(await context.services.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('emr', year).visit.findMany({
         where: { patientId: { in: [...patientIds] } },
         orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],

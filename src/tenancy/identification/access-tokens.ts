@@ -9,7 +9,8 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Config } from '../../config.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { userPrincipal, UUID_PATTERN, type UserPrincipal } from './identification-types.js';
+import { UUID_PATTERN } from '../model.js';
+import { userPrincipal, type UserPrincipal } from './identification-types.js';
 
 const ALGORITHM = 'HS256';
 

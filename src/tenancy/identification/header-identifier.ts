@@ -1,10 +1,9 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { SLUG_PATTERN, UUID_PATTERN } from '../model.js';
 import {
   ancestorIds,
   chainTarget,
-  SLUG_PATTERN,
   TENANT_ADMIN_ROLE,
-  UUID_PATTERN,
   type IdentificationInput,
   type Principal,
   type TenantChain,

@@ -3,17 +3,7 @@
  * `tenants` table holds them, the chain app → group → tenant a request runs in, and the principal
  * the bearer token names.
  */
-import { SLUG_PATTERN, TENANT_LEVELS, type TenantLevelName } from '../storage-names.js';
-
-// Levels and the slug rule have one definition, next to the storage names they govern.
-export { SLUG_PATTERN, TENANT_LEVELS };
-export type TenantRecordLevel = TenantLevelName;
-
-export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'FAILED', 'DELETING'] as const;
-export type TenantStatus = (typeof TENANT_STATUSES)[number];
-
-export const TENANT_ISOLATIONS = ['DATABASE', 'SCHEMA'] as const;
-export type TenantIsolation = (typeof TENANT_ISOLATIONS)[number];
+import { type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 
 /**
  * One row of central `tenants`, reduced to what identification and routing need. Credentials
@@ -22,14 +12,14 @@ export type TenantIsolation = (typeof TENANT_ISOLATIONS)[number];
  */
 export type TenantRecord = {
   id: string;
-  level: TenantRecordLevel;
+  level: TenantLevelName;
   /** null for an APP, the group for a TENANT, the app for a group. */
   parentId: string | null;
   key: string;
   slug: string;
   name: string;
   status: TenantStatus;
-  isolation: TenantIsolation;
+  isolation: Isolation;
   databaseName: string | null;
   schemaName: string | null;
   maintenance: boolean;
@@ -63,7 +53,14 @@ export type UserPrincipal = {
   impersonatorId: string | null;
 };
 
-export type Principal = { kind: 'anonymous' } | UserPrincipal;
+/** Work the system does on its own behalf: a job, a CLI command, a scheduled task. Never reaches GraphQL. */
+export type SystemPrincipal = {
+  kind: 'system';
+  /** What is acting, for logs and the audit trail, e.g. `job:provision-tenant` or `cli:tenants:run`. */
+  actor: string;
+};
+
+export type Principal = { kind: 'anonymous' } | UserPrincipal | SystemPrincipal;
 
 export type IdentificationInput = {
   /** Host header, port stripped, lower-cased. */
@@ -136,5 +133,4 @@ export function userPrincipal(claims: {
   };
 }
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

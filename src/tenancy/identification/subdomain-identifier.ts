@@ -1,4 +1,5 @@
-import { SLUG_PATTERN, type IdentificationInput, type Principal } from './identification-types.js';
+import { SLUG_PATTERN } from '../model.js';
+import { type IdentificationInput, type Principal } from './identification-types.js';
 import { isCentralHost, type CentralHosts, type IdentifierResult, type TenantIdentifier } from './tenant-identifier.js';
 import { type TenantDirectory } from './tenant-directory.js';
 

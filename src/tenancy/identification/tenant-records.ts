@@ -4,15 +4,8 @@
  */
 import type pg from 'pg';
 import { z } from 'zod';
-import {
-  SLUG_PATTERN,
-  TENANT_ISOLATIONS,
-  TENANT_LEVELS,
-  TENANT_STATUSES,
-  UUID_PATTERN,
-  type TenantChain,
-  type TenantRecord,
-} from './identification-types.js';
+import { ISOLATIONS, SLUG_PATTERN, TENANT_LEVELS, TENANT_STATUSES, UUID_PATTERN } from '../model.js';
+import { type TenantChain, type TenantRecord } from './identification-types.js';
 
 /** How a tenant is looked up. Domains are compared exactly (they are stored lower-case). */
 export type TenantLookup = { by: 'id' | 'slug' | 'domain'; value: string };
@@ -31,7 +24,7 @@ export const tenantRecordSchema = z.object({
   slug: z.string(),
   name: z.string(),
   status: z.enum(TENANT_STATUSES),
-  isolation: z.enum(TENANT_ISOLATIONS),
+  isolation: z.enum(ISOLATIONS),
   databaseName: z.string().nullable(),
   schemaName: z.string().nullable(),
   maintenance: z.boolean(),

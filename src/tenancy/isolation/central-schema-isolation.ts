@@ -1,4 +1,4 @@
-import { quoteIdent } from '../sql-names.js';
+import { quoteIdent } from '../../infra/sql-names.js';
 import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
 import { type ServerAdmin } from './server-admin.js';
 

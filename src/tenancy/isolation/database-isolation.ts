@@ -1,6 +1,6 @@
 import { type MigrationFile, migrate } from '../migrator/index.js';
 import { withAdvisoryLock } from '../../infra/advisory-lock.js';
-import { quoteIdent } from '../sql-names.js';
+import { quoteIdent } from '../../infra/sql-names.js';
 import { fingerprintOf } from '../migration-targets.js';
 import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
 import { type ServerAdmin } from './server-admin.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { type ConnectionTarget } from '../registry/registry-types.js';
-import { type Isolation, type TenantLevelName } from '../storage-names.js';
+import { type Isolation, type TenantLevelName } from '../model.js';
 
 /** The storage columns of a `tenants` row. */
 export type StorageRecord = {

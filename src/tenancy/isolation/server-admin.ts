@@ -4,7 +4,7 @@
  * never on the request path, so its pools are short-lived and separate from the client registry.
  */
 import pg from 'pg';
-import { quoteIdent } from '../sql-names.js';
+import { quoteIdent } from '../../infra/sql-names.js';
 
 export type ServerAdmin = {
   /** URL of the central database; its server is where storage is created. */

@@ -6,7 +6,7 @@
 import { type Pool, type PoolClient } from 'pg';
 import { type MigrationFile } from './migration-files.js';
 import { MigrationChecksumError, MigrationError, MigrationFailedError } from './migration-errors.js';
-import { quoteIdent } from '../sql-names.js';
+import { quoteIdent } from '../../infra/sql-names.js';
 import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 
 export const MIGRATIONS_TABLE = '_tenantgraph_migrations';

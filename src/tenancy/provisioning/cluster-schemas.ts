@@ -1,6 +1,6 @@
 import { migrate } from '../migrator/index.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
-import { type ClusterModule } from '../storage-names.js';
+import { type ClusterModule } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 
 /**

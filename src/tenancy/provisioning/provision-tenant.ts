@@ -6,7 +6,8 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { migrate } from '../migrator/index.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
-import { assertKey, assertSlug, CLUSTER_MODULES, type Isolation, type TenantLevelName } from '../storage-names.js';
+import { assertKey, assertSlug } from '../storage-names.js';
+import { CLUSTER_MODULES, PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { ensureClusterSchemas } from './cluster-schemas.js';
 
@@ -28,12 +29,6 @@ export type ProvisionInput = {
 };
 
 export type ProvisionedTenant = StorageRecord & { slug: string; name: string; parentId: string | null };
-
-const EXPECTED_PARENT: Record<TenantLevelName, TenantLevelName | null> = {
-  APP: null,
-  CENTRAL_TENANT: 'APP',
-  TENANT: 'CENTRAL_TENANT',
-};
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
@@ -95,7 +90,7 @@ function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {
 }
 
 async function assertParent(tenancy: Tenancy, level: TenantLevelName, parentId: string | null): Promise<void> {
-  const expected = EXPECTED_PARENT[level];
+  const expected = PARENT_LEVEL[level];
   if (expected === null) {
     if (parentId) throw new AppError(ErrorCode.BAD_USER_INPUT, 'An APP has no parent', { details: { field: 'parentId' } });
     return;

@@ -1,6 +1,6 @@
 import { type Pool } from 'pg';
-import { type Readiness } from '../context/request-context.js';
-import { readMigrationStatus, type MigrationTarget } from '../tenancy/migrator/index.js';
+import { type Readiness } from './tenancy/bootstrappers/index.js';
+import { readMigrationStatus, type MigrationTarget } from './tenancy/migrator/index.js';
 
 /**
  * Ready means: the central database answers and every central migration this code knows is

@@ -1,29 +1,37 @@
 /**
- * A request's database handles, one per level, created on first use and released when the
- * request ends. Each handle is a Prisma client the registry leased for exactly this request's
- * tenant: there is no shared "current tenant" client to switch (DESIGN §6).
+ * A scope's database handles, one per level, created on first use and released when the scope
+ * (request, job, command) ends. Each handle is a Prisma client the registry leased for exactly this
+ * scope's tenant: there is no shared "current tenant" client to switch (DESIGN §6).
  */
-import { AppError, ErrorCode } from '../errors/index.js';
-import { type CentralPrisma } from '../infra/central-database.js';
-import { type IdentifiedScope, type TenantRecord } from '../tenancy/identification/identification-types.js';
-import { type AppClient, type ClusterClient, type GroupClient, type TenantClient, type LevelClientKind, type levelClientFactories } from '../tenancy/level-clients.js';
-import { type Lease } from '../tenancy/registry/registry-types.js';
-import { type ClusterModule } from '../tenancy/storage-names.js';
-import { type Tenancy } from '../tenancy/tenancy.js';
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { type CentralPrisma } from '../../infra/central-database.js';
+import { type IdentifiedScope, type TenantRecord } from '../identification/identification-types.js';
+import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type AppClient, type ClusterClient, type GroupClient, type TenantClient, type LevelClientKind, type levelClientFactories } from '../level-clients.js';
+import { type ClusterModule, type DataLevel } from '../model.js';
+import { type ClientRegistry, type ConnectionTarget, type Lease } from '../registry/registry-types.js';
+import { type StorageNaming } from '../storage-names.js';
 
-export type DataLevel = 'CENTRAL' | 'APP' | 'CENTRAL_TENANT' | 'TENANT';
+/** What database handles need to find a tenant's storage; no DDL, no admin pool. */
+export type DatabaseRouting = {
+  centralPrisma: CentralPrisma;
+  registry: ClientRegistry<typeof levelClientFactories>;
+  naming: StorageNaming;
+  /** Where the registry connects for a tenant's own tables. */
+  connectionTarget(record: StorageRecord): ConnectionTarget;
+};
 
-export class RequestDatabases {
+export class TenantDatabases {
   private leases: Lease<unknown>[] | undefined;
   private readonly byKey = new Map<string, unknown>();
 
   constructor(
-    private readonly tenancy: Tenancy,
+    private readonly routing: DatabaseRouting,
     private readonly scope: IdentifiedScope,
   ) {}
 
   central(): CentralPrisma {
-    return this.tenancy.centralPrisma;
+    return this.routing.centralPrisma;
   }
 
   app(): AppClient {
@@ -43,7 +51,7 @@ export class RequestDatabases {
   /** A cluster schema of the request's tenant, e.g. ('emr', 2026) → emr_2026. Validates the year. */
   cluster(module: ClusterModule, year: number): ClusterClient {
     const tenant = this.tenantRecord();
-    return this.leased('cluster', tenant, this.tenancy.naming.clusterSchema(tenant, module, year));
+    return this.leased('cluster', tenant, this.routing.naming.clusterSchema(tenant, module, year));
   }
 
   /** The handle for a level, as the @tenantLevel directive hands it to resolvers. */
@@ -69,7 +77,7 @@ export class RequestDatabases {
     return this.scope.tenant;
   }
 
-  /** Returns every lease to the registry. Called once when the response is sent. */
+  /** Returns every lease to the registry. Called once when the scope ends. */
   release(): void {
     const leases = this.leases;
     this.leases = undefined;
@@ -85,9 +93,9 @@ export class RequestDatabases {
     const key = `${kind}:${record.id}:${schema ?? ''}`;
     const cached = this.byKey.get(key);
     if (cached) return cached as never;
-    const own = this.tenancy.strategyFor(record).connectionTarget(record);
+    const own = this.routing.connectionTarget(record);
     const target = schema ? { ...own, schema } : own;
-    const lease = this.tenancy.registry.lease(target, kind);
+    const lease = this.routing.registry.lease(target, kind);
     (this.leases ??= []).push(lease);
     this.byKey.set(key, lease.client);
     return lease.client as never;
