@@ -32,7 +32,12 @@ const markerJob = defineTenantJob<{ index: number }, TenantContext>(
     await sleep(Math.random() * 10);
     // AsyncLocalStorage holds this job's context across the awaits, whatever ran in between.
     const als = currentTenantContext();
-    await db.patient.create({ data: { mrn: `JOB-${payload.index}`, firstName: 'Job', lastName: String(payload.index) } });
+    // Idempotent, as a job must be: delivery is at least once, and a retry may follow a partial run.
+    await db.patient.upsert({
+      where: { mrn: `JOB-${payload.index}` },
+      create: { mrn: `JOB-${payload.index}`, firstName: 'Job', lastName: String(payload.index) },
+      update: {},
+    });
     await ctx.files.write(`jobs/${payload.index}.txt`, job.tenantId);
     seen.set(payload.index, {
       jobTenantId: job.tenantId,
@@ -131,7 +136,10 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
       [plan[i], plan[j]] = [plan[j]!, plan[i]!];
     }
     await mapLimit(plan, 8, ({ index, clinic }) => app.jobs.enqueue(clinic.id, markerJob, { index }));
-    await waitUntil('1,000 marker jobs ran', () => seen.size === 1000, 55_000);
+    await waitUntil('1,000 marker jobs ran', () => seen.size === 1000, 55_000).catch(async (error: Error) => {
+      const states = await app.central.pool.query(`SELECT state::text, count(*)::int AS n, (array_agg(output->>'message'))[1:3] AS errors FROM pgboss.job WHERE name = 'test.marker' GROUP BY state`);
+      throw new Error(`${error.message}: ${seen.size} ran; job states ${JSON.stringify(states.rows)}`);
+    });
 
     const byIndex = new Map(plan.map((item) => [item.index, item.clinic]));
     for (const [index, observed] of seen) {

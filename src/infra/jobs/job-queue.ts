@@ -36,7 +36,7 @@ export type EnqueueOptions = {
 export type RetryResult = { status: 'retried'; job: JobRecord } | { status: 'not-failed'; job: JobRecord } | { status: 'not-found' };
 
 export interface JobQueue<Ctx> {
-  /** Creates (or updates) the queues of these definitions; enqueue by name needs it first. */
+  /** Makes these definitions known (enqueue by name needs it); their queues are created on first use. */
   register(definitions: readonly AnyJobDefinition<Ctx>[]): Promise<void>;
   /** Queues a tenant job. Answers the job id, or null when a singleton job already waits. */
   enqueue<P>(tenantId: string, job: TenantJobDefinition<P, Ctx> | string, payload: P, options?: EnqueueOptions): Promise<string | null>;
@@ -98,7 +98,31 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
   });
   // pg-boss reports background failures (maintenance, cron) as events; unhandled they would crash.
   boss.on('error', (error: Error) => logger.error({ err: error }, 'pg-boss background error'));
-  await boss.start();
+
+  // pg-boss starts on first use, so a process that never touches jobs (most CLI commands) opens
+  // no pool and creates no schema. The server's worker uses it at start-up.
+  let starting: Promise<unknown> | undefined;
+  const started = () => (starting ??= boss.start());
+  /** Queues created (or brought up to date) in this process, by name. */
+  const queues = new Map<string, Promise<void>>();
+  // One at a time: creating a queue attaches a partition to pg-boss's job table, and two
+  // attachments at once deadlock.
+  let creating: Promise<unknown> = Promise.resolve();
+  const queueReady = (definition: AnyJobDefinition<Ctx>) => {
+    let ready = queues.get(definition.name);
+    if (!ready) {
+      const settings = queueOptions(definition.name, definition.options);
+      // createQueue leaves an existing queue as it is; updateQueue brings its policy up to date.
+      ready = creating.then(started).then(async () => {
+        await boss.createQueue(definition.name, settings);
+        await boss.updateQueue(definition.name, settings);
+      });
+      creating = ready.catch(() => {});
+      ready.catch(() => queues.delete(definition.name)); // try again on the next use
+      queues.set(definition.name, ready);
+    }
+    return ready;
+  };
 
   const store = new JobStore(boss.getDb(), schema);
   const definitions = new Map<string, AnyJobDefinition<Ctx>>();
@@ -108,12 +132,7 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
   const register = async (list: readonly AnyJobDefinition<Ctx>[]) => {
     for (const definition of list) {
       const known = definitions.get(definition.name);
-      if (known === definition) continue;
-      if (known) throw new Error(`Two job definitions are named ${definition.name}`);
-      const queue = queueOptions(definition.name, definition.options);
-      // createQueue leaves an existing queue as it is; updateQueue brings its policy up to date.
-      await boss.createQueue(definition.name, queue);
-      await boss.updateQueue(definition.name, queue);
+      if (known && known !== definition) throw new Error(`Two job definitions are named ${definition.name}`);
       definitions.set(definition.name, definition);
     }
   };
@@ -124,6 +143,7 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
     const definition = definitions.get(name);
     if (!definition) throw new Error(`Unknown job ${JSON.stringify(name)}: define it and register it before enqueueing by name`);
     if (definition.kind !== kind) throw new Error(`Job ${name} is a ${definition.kind} job`);
+    await queueReady(definition);
     return definition;
   };
 
@@ -150,11 +170,13 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
       await boss.schedule(definition.name, cron, { payload: payload ?? null }, { ...(scheduleOptions.tz ? { tz: scheduleOptions.tz } : {}) });
     },
     async unschedule(job) {
+      await started();
       await boss.unschedule(typeof job === 'string' ? job : job.name);
     },
     async startWorker(list, workerOptions) {
       if (worker) throw new Error('The job worker is already running');
       await register(list);
+      await Promise.all(list.map(queueReady));
       const own = new Map(list.map((definition) => [definition.name, definition]));
       worker = new JobWorker({ boss, logger, runInTenant: options.runInTenant, runCentral: options.runCentral, findDeletedTenants: options.findDeletedTenants }, own, workerOptions);
       worker.start();
@@ -167,10 +189,17 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
       logger.info({ active: running.active }, 'job worker stopping: finishing running jobs');
       await running.stop();
     },
-    list: (filter, first, after) => store.list(filter, first, after),
-    get: (id) => (UUID.test(id) ? store.get(id) : Promise.resolve(undefined)),
+    async list(filter, first, after) {
+      await started();
+      return store.list(filter, first, after);
+    },
+    async get(id) {
+      if (!UUID.test(id)) return undefined;
+      await started();
+      return store.get(id);
+    },
     async retry(id) {
-      const job = UUID.test(id) ? await store.get(id) : undefined;
+      const job = await queue.get(id);
       if (!job) return { status: 'not-found' };
       if (job.state !== 'failed') return { status: 'not-failed', job };
       await boss.retry(job.name, job.id);
@@ -179,6 +208,8 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
     close() {
       return (closing ??= (async () => {
         await queue.stopWorker();
+        if (!starting) return;
+        await starting.catch(() => {});
         await boss.stop({ graceful: true, wait: true, timeout: 5_000 });
       })());
     },
