@@ -7,6 +7,7 @@ import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
 import { registerWorkerCommand } from './worker.command.js';
@@ -24,6 +25,7 @@ const program = new Command()
 registerMigrateCommand(program);
 registerTokenCommand(program);
 registerTenantsRunCommand(program);
+registerBackupCommands(program);
 registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

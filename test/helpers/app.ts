@@ -35,6 +35,7 @@ export function testEnv(): Record<string, string> {
     // Everything a test creates on the shared server carries the run id; teardown drops it.
     TENANT_DATABASE_PREFIX: `t_${runId}_`.slice(0, 16),
     TENANTS_SHARED_DATABASE: `tg_shared_${runId}`,
+    STORAGE_DIR: inject('storageDir'),
   };
 }
 

@@ -25,6 +25,8 @@ declare module 'vitest' {
     runId: string;
     redisUrl: string | null;
     redisProblem: string | null;
+    /** Tenant files of this run (STORAGE_DIR), removed afterwards. */
+    storageDir: string;
   }
 }
 
@@ -84,6 +86,9 @@ export default async function setup(project: TestProject) {
     }
   });
 
+  const storageDir = path.join(tmpdir(), `tenantgraph-test-storage-${runId}`);
+  cleanups.push(() => rm(storageDir, { recursive: true, force: true }));
+
   const redis = await provideRedis();
   if (redis.stop) cleanups.push(redis.stop);
 
@@ -92,6 +97,7 @@ export default async function setup(project: TestProject) {
   project.provide('runId', runId);
   project.provide('redisUrl', redis.url);
   project.provide('redisProblem', redis.problem);
+  project.provide('storageDir', storageDir);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => process.stderr.write(`test cleanup failed: ${String(error)}\n`));

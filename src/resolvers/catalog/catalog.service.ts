@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { scopeLoader, type TenantContext } from '../../tenancy/bootstrappers/index.js';
 import { byIds } from '../common/batch.js';
 import { type AppClient } from '../../tenancy/level-clients.js';
 import { type CatalogItem } from './catalog-item.type.js';
@@ -9,8 +9,8 @@ export function listCatalogItems(db: AppClient): Promise<CatalogItem[]> {
 }
 
 /** Catalog items by id for this request (one query per batch, whatever the number of lines). */
-export function catalogItemLoader(context: RequestContext): DataLoader<string, CatalogItem | null> {
-  return requestLoader(context, 'app:catalogItemById', () =>
+export function catalogItemLoader(context: Pick<TenantContext, 'db' | 'loaders'>): DataLoader<string, CatalogItem | null> {
+  return scopeLoader(context, 'app:catalogItemById', () =>
     new DataLoader<string, CatalogItem | null>(async (ids) => {
       return byIds(ids, await context.db.app().catalogItem.findMany({ where: { id: { in: [...ids] } } }));
     }),

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { scopeLoader } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { catalogItemLoader } from '../catalog/catalog.service.js';
 import { getPatient } from '../patient/patient.service.js';
-import { assertCluster } from '../visit/visit.service.js';
+import { assertCluster, type ClusterDeps } from '../visit/visit.service.js';
 import { type CreateInvoiceInput, type Invoice } from './invoice.type.js';
 
-export async function listInvoices(context: RequestContext, year: number, patientId?: string | null): Promise<Invoice[]> {
+export async function listInvoices(context: ClusterDeps, year: number, patientId?: string | null): Promise<Invoice[]> {
   await assertCluster(context, 'pos', year);
   if (patientId && !isUuid(patientId)) return [];
   return context.db.cluster('pos', year).invoice.findMany({
@@ -21,8 +21,8 @@ export async function listInvoices(context: RequestContext, year: number, patien
 }
 
 /** Invoices (with lines) of many patients in one query per year and request. */
-export function invoicesByPatientLoader(context: RequestContext, year: number): DataLoader<string, Invoice[]> {
-  return requestLoader(context, `pos:${year}:invoicesByPatient`, () =>
+export function invoicesByPatientLoader(context: ClusterDeps, year: number): DataLoader<string, Invoice[]> {
+  return scopeLoader(context, `pos:${year}:invoicesByPatient`, () =>
     new DataLoader<string, Invoice[]>(async (patientIds) => {
       if (!(await context.services.clusterExists(context.db.tenantRecord(), 'pos', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('pos', year).invoice.findMany({
@@ -36,7 +36,7 @@ export function invoicesByPatientLoader(context: RequestContext, year: number): 
 }
 
 /** Prices come from the app's catalog at the time of invoicing; the total is computed here. */
-export async function createInvoice(context: RequestContext, input: CreateInvoiceInput): Promise<Invoice> {
+export async function createInvoice(context: ClusterDeps, input: CreateInvoiceInput): Promise<Invoice> {
   const issuedAt = input.issuedAt ?? new Date();
   const year = issuedAt.getUTCFullYear();
   if (input.lines.length === 0 || input.lines.length > 100) {

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { scopeLoader, type TenantContext } from '../../tenancy/bootstrappers/index.js';
 import { byIds } from '../common/batch.js';
 import { type GroupClient } from '../../tenancy/level-clients.js';
 import { type Practitioner } from './practitioner.type.js';
@@ -8,8 +8,8 @@ export function listPractitioners(db: GroupClient): Promise<Practitioner[]> {
   return db.practitioner.findMany({ orderBy: [{ name: 'asc' }, { id: 'asc' }] });
 }
 
-export function practitionerLoader(context: RequestContext): DataLoader<string, Practitioner | null> {
-  return requestLoader(context, 'group:practitionerById', () =>
+export function practitionerLoader(context: Pick<TenantContext, 'db' | 'loaders'>): DataLoader<string, Practitioner | null> {
+  return scopeLoader(context, 'group:practitionerById', () =>
     new DataLoader<string, Practitioner | null>(async (ids) => {
       return byIds(ids, await context.db.group().practitioner.findMany({ where: { id: { in: [...ids] } } }));
     }),

@@ -1,13 +1,16 @@
 import DataLoader from 'dataloader';
-import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { scopeLoader, type TenantContext } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type Prisma } from '../../generated/central/client.js';
-import { chainTarget, type TenantRecord } from '../../tenancy/identification/identification-types.js';
+import { chainTarget, type IdentifiedScope, type TenantRecord } from '../../tenancy/identification/identification-types.js';
 import { byIds, groupedBy } from '../common/batch.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { type TenantIsolation, type TenantLevel, type TenantStatus } from '../common/tenant-level.enum.js';
 import { type Tenant, type TenantConnection, type TenantDomain, type TenantFilter } from './tenant.type.js';
+
+/** What tenant administration reads use: who asks, the central database, and loaders. */
+type TenantAdminDeps = Pick<TenantContext, 'principal' | 'db' | 'loaders'>;
 
 type TenantRow = { id: string; slug: string; name: string; level: string; isolation: string; status: string; maintenance: boolean; parentId: string | null };
 
@@ -30,7 +33,7 @@ export function toTenant(row: TenantRow | TenantRecord): Tenant {
  * What a principal may list: everything for a system admin, otherwise the subtree of the tenant
  * its admin token was issued for (itself, its children, their children).
  */
-function visibleTo(context: RequestContext): Prisma.TenantWhereInput {
+function visibleTo(context: Pick<TenantContext, 'principal'>): Prisma.TenantWhereInput {
   const principal = context.principal;
   if (principal.kind === 'user' && principal.isSystemAdmin) return {};
   const root = principal.kind === 'user' ? principal.tenantId : null;
@@ -39,7 +42,7 @@ function visibleTo(context: RequestContext): Prisma.TenantWhereInput {
 }
 
 export async function listTenants(
-  context: RequestContext,
+  context: TenantAdminDeps,
   args: { first?: number | null; after?: string | null; filter?: TenantFilter | null },
 ): Promise<TenantConnection> {
   const take = pageSize(args.first);
@@ -59,7 +62,7 @@ export async function listTenants(
   return { edges, pageInfo: { hasNextPage: rows.length > take, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
-export async function getTenant(context: RequestContext, args: { id?: string | null; slug?: string | null }): Promise<Tenant> {
+export async function getTenant(context: TenantAdminDeps, args: { id?: string | null; slug?: string | null }): Promise<Tenant> {
   if ((args.id ? 1 : 0) + (args.slug ? 1 : 0) !== 1) throw new AppError(ErrorCode.BAD_USER_INPUT, 'Give exactly one of id and slug');
   if (args.id && !isUuid(args.id)) throw new AppError(ErrorCode.NOT_FOUND, 'Tenant not found');
   const row = await context.db.central().tenant.findFirst({
@@ -69,8 +72,8 @@ export async function getTenant(context: RequestContext, args: { id?: string | n
   return toTenant(row);
 }
 
-export function tenantByIdLoader(context: RequestContext): DataLoader<string, Tenant | null> {
-  return requestLoader(context, 'central:tenantById', () =>
+export function tenantByIdLoader(context: TenantAdminDeps): DataLoader<string, Tenant | null> {
+  return scopeLoader(context, 'central:tenantById', () =>
     new DataLoader<string, Tenant | null>(async (ids) => {
       const rows = await context.db.central().tenant.findMany({ where: { id: { in: [...ids] }, deletedAt: null } });
       return byIds(ids, rows.map(toTenant));
@@ -78,8 +81,8 @@ export function tenantByIdLoader(context: RequestContext): DataLoader<string, Te
   );
 }
 
-export function domainsByTenantLoader(context: RequestContext): DataLoader<string, TenantDomain[]> {
-  return requestLoader(context, 'central:domainsByTenant', () =>
+export function domainsByTenantLoader(context: TenantAdminDeps): DataLoader<string, TenantDomain[]> {
+  return scopeLoader(context, 'central:domainsByTenant', () =>
     new DataLoader<string, TenantDomain[]>(async (ids) => {
       const rows = await context.db.central().domain.findMany({ where: { tenantId: { in: [...ids] } }, orderBy: [{ isPrimary: 'desc' }, { domain: 'asc' }] });
       return groupedBy(ids, rows, (row) => row.tenantId);
@@ -87,8 +90,7 @@ export function domainsByTenantLoader(context: RequestContext): DataLoader<strin
   );
 }
 
-export function currentTenantOf(context: RequestContext) {
-  const scope = context.scope;
+export function currentTenantOf(scope: IdentifiedScope) {
   if (scope.level === 'CENTRAL') return { level: 'CENTRAL' as TenantLevel, tenant: null, app: null, group: null };
   return {
     level: scope.level as TenantLevel,

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { requestLoader, type RequestContext } from '../../context/request-context.js';
+import { scopeLoader, type ScopeServices, type TenantContext } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type ClusterModule } from '../../tenancy/model.js';
 import { groupedBy } from '../common/batch.js';
@@ -7,15 +7,18 @@ import { isUuid } from '../common/prisma-errors.js';
 import { getPatient } from '../patient/patient.service.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
 
+/** What cluster-schema services use: the scope's databases and loaders, and whether a year's schema exists. */
+export type ClusterDeps = Pick<TenantContext, 'db' | 'loaders'> & { services: Pick<ScopeServices, 'clusterExists'> };
+
 /** Refuses a year whose cluster schema this tenant does not have (instead of a SQL error). */
-export async function assertCluster(context: RequestContext, module: ClusterModule, year: number): Promise<void> {
+export async function assertCluster(context: ClusterDeps, module: ClusterModule, year: number): Promise<void> {
   const tenant = context.db.tenantRecord();
   if (!(await context.services.clusterExists(tenant, module, year))) {
     throw new AppError(ErrorCode.NOT_FOUND, `This tenant has no ${module.toUpperCase()} data for ${year}`, { details: { module, year } });
   }
 }
 
-export async function listVisits(context: RequestContext, year: number, patientId?: string | null): Promise<Visit[]> {
+export async function listVisits(context: ClusterDeps, year: number, patientId?: string | null): Promise<Visit[]> {
   await assertCluster(context, 'emr', year);
   if (patientId && !isUuid(patientId)) return [];
   return context.db.cluster('emr', year).visit.findMany({
@@ -26,8 +29,8 @@ export async function listVisits(context: RequestContext, year: number, patientI
 }
 
 /** Visits of many patients in one query per year and request. */
-export function visitsByPatientLoader(context: RequestContext, year: number): DataLoader<string, Visit[]> {
-  return requestLoader(context, `emr:${year}:visitsByPatient`, () =>
+export function visitsByPatientLoader(context: ClusterDeps, year: number): DataLoader<string, Visit[]> {
+  return scopeLoader(context, `emr:${year}:visitsByPatient`, () =>
     new DataLoader<string, Visit[]>(async (patientIds) => {
       if (!(await context.services.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('emr', year).visit.findMany({
@@ -39,7 +42,7 @@ export function visitsByPatientLoader(context: RequestContext, year: number): Da
   );
 }
 
-export async function recordVisit(context: RequestContext, input: RecordVisitInput): Promise<Visit> {
+export async function recordVisit(context: ClusterDeps, input: RecordVisitInput): Promise<Visit> {
   const visitedAt = input.visitedAt ?? new Date();
   if (Number.isNaN(visitedAt.getTime())) throw new AppError(ErrorCode.BAD_USER_INPUT, 'visitedAt is not a date', { details: { field: 'visitedAt' } });
   const year = visitedAt.getUTCFullYear();
