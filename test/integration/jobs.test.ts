@@ -353,4 +353,16 @@ describe('stopping the worker', () => {
     await sleep(500);
     expect((await app.jobs.get(after))!.state).toBe('created');
   });
+
+  it('WORKER=false: a server that queues jobs but runs none', async () => {
+    const apiOnly = await startTestApp({ WORKER: 'false', STORAGE_DIR: storageDir }, { jobs: definitions });
+    try {
+      const id = (await apiOnly.jobs.enqueue(clinics[6]!.id, recordingJob, { note: 'api only' }))!;
+      await sleep(700);
+      expect((await apiOnly.jobs.get(id))!.state).toBe('created');
+      expect(ran.has(id)).toBe(false);
+    } finally {
+      await apiOnly.stop();
+    }
+  });
 });
