@@ -106,17 +106,19 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
   /** Queues created (or brought up to date) in this process, by name. */
   const queues = new Map<string, Promise<void>>();
   // One at a time: creating a queue attaches a partition to pg-boss's job table, and two
-  // attachments at once deadlock.
+  // attachments at once deadlock (another process may still collide: retryOnDeadlock).
   let creating: Promise<unknown> = Promise.resolve();
   const queueReady = (definition: AnyJobDefinition<Ctx>) => {
     let ready = queues.get(definition.name);
     if (!ready) {
       const settings = queueOptions(definition.name, definition.options);
       // createQueue leaves an existing queue as it is; updateQueue brings its policy up to date.
-      ready = creating.then(started).then(async () => {
-        await boss.createQueue(definition.name, settings);
-        await boss.updateQueue(definition.name, settings);
-      });
+      ready = creating.then(started).then(() =>
+        retryOnDeadlock(async () => {
+          await boss.createQueue(definition.name, settings);
+          await boss.updateQueue(definition.name, settings);
+        }),
+      );
       creating = ready.catch(() => {});
       ready.catch(() => queues.delete(definition.name)); // try again on the next use
       queues.set(definition.name, ready);
@@ -226,6 +228,18 @@ function queueOptions(name: string, options: ResolvedJobOptions): PgBoss.Queue {
     retryBackoff: options.retryBackoff,
     expireInSeconds: options.expireInSeconds,
   };
+}
+
+/** Runs `fn` again (up to 5 times in all, after a short random pause) when PostgreSQL picked it as a deadlock victim. */
+async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+    }
+  }
 }
 
 /** pg-boss runs SQL through `{ executeSql }`; this points it at the caller's transaction. */
