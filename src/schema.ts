@@ -7,6 +7,7 @@ import { permissions, ruleTree } from './permissions/permissions.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { JobResolver } from './resolvers/job/job.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
@@ -20,6 +21,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
     resolvers: [
       ServerInfoResolver,
       TenantResolver,
+      HomepageResolver,
       CatalogResolver,
       PractitionerResolver,
       PatientResolver,
