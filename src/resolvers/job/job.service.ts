@@ -21,8 +21,8 @@ export async function listJobs(jobs: Jobs, args: { first?: number | null; after?
   if (filter.name != null && !JOB_NAME_PATTERN.test(filter.name)) throw badInput('filter.name', 'filter.name is not a job name');
   let after: { createdEpoch: string; id: string } | undefined;
   if (args.after) {
-    const [createdEpoch, id] = decodeCursor(args.after, JOB_CURSOR_SCOPE, 2) as [string, string];
-    if (!EPOCH.test(createdEpoch) || !isUuid(id)) throw badInput('after', 'This cursor is not valid here');
+    const [createdEpoch, id] = decodeCursor(args.after, JOB_CURSOR_SCOPE, ['text', 'uuid']) as [string, string];
+    if (!EPOCH.test(createdEpoch)) throw badInput('after', 'This cursor is not valid here');
     after = { createdEpoch, id };
   }
   const page = await jobs.list(
