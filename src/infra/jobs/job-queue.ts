@@ -25,7 +25,10 @@ import { JobWorker, type WorkerOptions } from './job-worker.js';
 export type TransactionClient = { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
 
 export type EnqueueOptions = {
-  /** The caller's open transaction: the job exists only if it commits. */
+  /**
+   * The caller's open transaction on the central database (jobs live there): the job exists only
+   * if it commits. A tenant database's transaction cannot carry it — it is another database.
+   */
   db?: TransactionClient;
   /** Not before this time. */
   startAfter?: Date;
