@@ -19,9 +19,9 @@ import {
 
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
-/** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
 /** The landlord's operations (jobs of every tenant): system admins only. */
 const isSystemOperator = and(isAuthenticated, isSystemAdmin);
+/** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
 
 export const ruleTree = {
