@@ -107,7 +107,8 @@ export class JobWorker<Ctx> {
       const free = this.options.concurrency - this.running.size;
       if (free <= 0) break;
       const definition = this.definitions.get(this.names[(this.turn + i) % count]!)!;
-      // Stately queues refuse a second active job per key inside one fetch; take them one by one.
+      // On a singleton (stately) queue pg-boss answers nothing at all when any fetched job's key is
+      // already running (a unique index refuses the whole update); one at a time, only the head can.
       const batchSize = definition.options.singleton ? 1 : free;
       const jobs = await this.deps.boss.fetch<unknown>(definition.name, { batchSize, includeMetadata: true });
       if (jobs.length === 0) continue;
