@@ -4,11 +4,13 @@
  */
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
+import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
+import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { identifyRequest, makeIdentifiers } from './tenancy/identification/identify-request.js';
 import { normalizeHost } from './context/create-context.js';
 
@@ -22,6 +24,7 @@ export type RunningApp = {
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: Runtime['tokens'];
   auth: Runtime['auth'];
+  jobs: Runtime['jobs'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -32,10 +35,13 @@ export type StartOptions = {
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
   auth?: RuntimeOptions['auth'];
+  /** Job definitions to register and run. Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const runtime = await openRuntime(config, logger, { auth: options.auth });
+  // WORKER (default on): `npm start` runs the job worker in the same process.
+  const runtime = await openRuntime(config, logger, { auth: options.auth, worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}) });
   try {
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(runtime.tenancy);
@@ -67,7 +73,18 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, cache: runtime.cache, tokens: runtime.tokens, auth: runtime.auth, port, stop: () => runtime.close() };
+    return {
+      runtime,
+      server,
+      central: runtime.central,
+      tenancy: runtime.tenancy,
+      cache: runtime.cache,
+      tokens: runtime.tokens,
+      auth: runtime.auth,
+      jobs: runtime.jobs,
+      port,
+      stop: () => runtime.close(),
+    };
   } catch (error) {
     await runtime.close();
     throw error;

@@ -121,6 +121,10 @@ const envSchema = z.object({
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
+  // Jobs (src/infra/jobs)
+  WORKER: booleanFromEnv.default(true),
+  WORKER_CONCURRENCY: positiveInt.default(10),
+  WORKER_POLL_INTERVAL_MS: positiveInt.default(1000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -182,6 +186,12 @@ export type Config = Readonly<{
     maxConnections: number;
     acquireTimeoutMs: number;
     idleTtlMs: number;
+  }>;
+  jobs: Readonly<{
+    /** Run the job worker in this process (`npm start`); `tenantgraph worker` always does. */
+    worker: boolean;
+    concurrency: number;
+    pollIntervalMs: number;
   }>;
 }>;
 
@@ -265,6 +275,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       idleTtlMs: e.DB_IDLE_TTL_MS,
     },
+    jobs: { worker: e.WORKER, concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
   } satisfies Config);
 }
 

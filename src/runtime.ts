@@ -5,9 +5,11 @@
  * job worker are thin shells over it.
  */
 import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
+import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
 import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
 import { openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
+import { openJobQueue, type AnyJobDefinition, type JobQueue } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
@@ -21,8 +23,10 @@ import {
   makeTenantScopes,
   type Readiness,
   type ScopeServices,
+  type TenantContext,
   type TenantScopes,
 } from './tenancy/bootstrappers/index.js';
+import { findDeletedTenants } from './tenancy/deleted-tenants.js';
 import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
@@ -51,6 +55,8 @@ export type Runtime = {
   tokens: AccessTokenKeys;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables). */
   auth: AuthServices;
+  /** Durable jobs (src/infra/jobs); the worker runs in this process when opened with `worker: true`. */
+  jobs: JobQueue<TenantContext>;
   readiness(): Promise<Readiness>;
   /** Registers a cleanup that runs before everything opened here is closed (e.g. the HTTP server). */
   onClose(name: string, release: () => Promise<void> | void): void;
@@ -65,6 +71,10 @@ export type RuntimeOptions = {
   announceRedis?: boolean;
   /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
   auth?: Pick<AuthOptions, 'clock' | 'throttleKeyPrefix' | 'maxFailuresPerIp'> | undefined;
+  /** Run the job worker in this process. Default false; the server passes WORKER, `tenantgraph worker` true. */
+  worker?: boolean;
+  /** Job definitions to register (and run, with `worker`). Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -96,6 +106,21 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
+    // Opened after tenancy, so it is closed before it: draining jobs still have their tenant handles.
+    // Jobs enter their tenant through `scopes`, made below; nothing runs before startWorker.
+    const worker = options.worker ?? false;
+    const jobDefinitions = options.jobs ?? appJobs;
+    const jobs = await openJobQueue<TenantContext>({
+      connectionString: central.url,
+      logger,
+      runInTenant: (tenantId, principal, fn) => scopes.runInTenant(tenantId, principal, fn),
+      runCentral: (principal, fn) => scopes.runCentral(principal, fn),
+      findDeletedTenants: (ids) => findDeletedTenants(central.pool, ids),
+      maintenance: worker,
+    });
+    releasers.add('jobs', () => jobs.close());
+    await jobs.register(jobDefinitions);
+
     const files = makeLocalTenantFileStore(config.storageDir);
     // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
     const readiness = makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]);
@@ -107,8 +132,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       auth,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
+      jobs,
     };
-    const scopes = makeTenantScopes({
+    const scopes: TenantScopes = makeTenantScopes({
       directory: tenancy.directory,
       bootstrappers: {
         db: databaseBootstrapper(tenancy),
@@ -119,6 +145,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
+    if (worker) await jobs.startWorker(jobDefinitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
 
     let closing: Promise<void> | undefined;
     return {
@@ -134,6 +161,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       tokens,
       auth,
+      jobs,
       readiness,
       onClose: (name, release) => releasers.add(name, release),
       close: () => (closing ??= releaseAll()),

@@ -12,6 +12,7 @@ import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
+import { registerWorkerCommand } from './worker.command.js';
 
 const program = new Command()
   .name('tenantgraph')
@@ -29,5 +30,6 @@ registerTenantsRunCommand(program);
 registerBackupCommands(program);
 registerAccountsCommand(program);
 registerImpersonateCommand(program);
+registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@
  */
 import type DataLoader from 'dataloader';
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { type JobQueue } from '../../infra/jobs/index.js';
 import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
@@ -28,6 +29,8 @@ export type ScopeServices = {
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
+  /** Durable jobs: enqueue (also in the caller's transaction), and the admin API's list and retry. */
+  jobs: Pick<JobQueue<TenantContext>, 'enqueue' | 'enqueueCentral' | 'list' | 'get' | 'retry'>;
 };
 
 /** One handle per tenant-scoped resource. */
