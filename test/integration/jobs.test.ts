@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What each marker job saw, by job index. */
 const seen = new Map<
   number,
-  { jobTenantId: string; scopeTenantId: string; alsTenantId: string | undefined; principal: unknown; markers: string[]; fileMarkers: string[]; ownFile: string }
+  { jobTenantId: string; scopeTenantId: string; alsTenantId: string | undefined; principal: unknown; markers: string[]; fileMarkers: string[]; cacheMarker: string | undefined; ownFile: string }
 >();
 const markerJob = defineTenantJob<{ index: number }, TenantContext>(
   'test.marker',
@@ -29,6 +29,7 @@ const markerJob = defineTenantJob<{ index: number }, TenantContext>(
     const db = ctx.db.tenant();
     const markers = await db.patient.findMany({ where: { mrn: { startsWith: 'MARK-' } }, select: { mrn: true } });
     const fileMarkers = await ctx.files.list('markers');
+    const cacheMarker = await ctx.cache.get<string>('marker');
     await sleep(Math.random() * 10);
     // AsyncLocalStorage holds this job's context across the awaits, whatever ran in between.
     const als = currentTenantContext();
@@ -46,6 +47,7 @@ const markerJob = defineTenantJob<{ index: number }, TenantContext>(
       principal: ctx.principal,
       markers: markers.map((m) => m.mrn),
       fileMarkers,
+      cacheMarker,
       ownFile: (await ctx.files.read(`jobs/${payload.index}.txt`)).toString('utf8'),
     });
   },
@@ -116,6 +118,8 @@ beforeAll(async () => {
       lease.release();
     }
     await app.runtime.files.forTenant(clinic.id).write(`markers/${clinic.key}`, clinic.id);
+    // The same key in every tenant's cache, each holding its own tenant's key.
+    await app.runtime.cache.forTenant(clinic.id).set('marker', clinic.key);
   });
   adminToken = await app.token({ subject: 'landlord', tenantId: null, roles: ['system_admin'] });
   tenantAdminToken = await app.token({ subject: 'clinic-admin', tenantId: clinics[0]!.id, roles: ['admin'] });
@@ -150,6 +154,7 @@ describe('1,000 jobs of 50 tenants on one worker', () => {
       expect(observed.principal).toEqual({ kind: 'system', actor: 'job:test.marker' });
       expect(observed.markers).toEqual([`MARK-${clinic.key}`]);
       expect(observed.fileMarkers).toEqual([clinic.key]);
+      expect(observed.cacheMarker).toBe(clinic.key);
       expect(observed.ownFile).toBe(clinic.id);
     }
     // And every write landed in its own tenant: each clinic holds exactly its jobs' rows.
