@@ -9,6 +9,7 @@ import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } fro
 import { type Logger } from './infra/logger.js';
 import { makeReadinessCheck } from './infra/readiness.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
+import { makeRateLimits, rateLimitNamespace } from './infra/rate-limits.js';
 import { Releasers } from './infra/releasers.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
@@ -81,6 +82,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
         identifiers: makeIdentifiers(config.tenancy),
         tokens,
+        rateLimits: makeRateLimits(config.limits.rate, redis, rateLimitNamespace(config)),
       },
     });
     releasers.add('http server', () => server.close());

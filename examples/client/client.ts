@@ -41,6 +41,10 @@ export const ERROR_CODES = [
   'DATABASE_BUSY',
   'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
+  'QUERY_TOO_COMPLEX',
+  'TIMEOUT',
+  'RATE_LIMITED',
+  'SHUTTING_DOWN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

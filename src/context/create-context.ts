@@ -5,6 +5,7 @@
  */
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Logger } from '../infra/logger.js';
+import { type RateLimits } from '../infra/rate-limits.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
 import { chainTarget, type IdentificationInput, type IdentifiedScope } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
@@ -16,18 +17,22 @@ export type ContextDependencies = {
   services: ServerServices;
   identifiers: readonly TenantIdentifier[];
   tokens: AccessTokenKeys;
+  rateLimits: RateLimits;
 };
 
 export async function createRequestContext(
   deps: ContextDependencies,
   /** `logger` is the process logger; the context binds request and tenant to it when first used. */
-  request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
+  request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger; clientIp: string },
 ): Promise<RequestContext> {
-  const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
-    directory: deps.services.tenancy.directory,
-    identifiers: deps.identifiers,
-    tokens: deps.tokens,
-  });
+  // Rate limits count the request once its principal is known (src/infra/rate-limits.ts).
+  const { principal, scope } = await deps.rateLimits.identify(request.clientIp, () =>
+    identifyRequest(identificationInput(request.headers), {
+      directory: deps.services.tenancy.directory,
+      identifiers: deps.identifiers,
+      tokens: deps.tokens,
+    }),
+  );
   let logger: Logger | undefined;
   return {
     requestId: request.requestId,

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type DataLoader from 'dataloader';
+import type pg from 'pg';
 import { type Logger } from '../infra/logger.js';
 import { type IdentifiedScope, type Principal } from '../tenancy/identification/identification-types.js';
 import { type Tenancy } from '../tenancy/tenancy.js';
@@ -32,7 +33,14 @@ export type ServerServices = {
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
 /** What AsyncLocalStorage holds: the id at once, the context once identification is done. */
-export type RequestState = { requestId: string; context: RequestContext | undefined };
+export type RequestState = {
+  requestId: string;
+  context: RequestContext | undefined;
+  /** Registry connections this request sent statements on (to cancel them past its deadline). */
+  connections?: Set<pg.Client>;
+  /** Answered already (deadline, shutdown): further statements are refused. */
+  abandoned?: boolean;
+};
 
 const storage = new AsyncLocalStorage<RequestState>();
 
@@ -42,6 +50,26 @@ export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+/**
+ * Called by the client registry before each statement (src/tenancy/tenancy.ts): remembers which
+ * request the connection works for, and refuses statements of a request that was already answered.
+ */
+export function noteStatement(connection: pg.Client): void {
+  const state = storage.getStore();
+  if (state === undefined) return;
+  if (state.abandoned) throw new Error('the request was already answered (deadline or shutdown); statement not sent');
+  lastRequestOf.set(connection, state);
+  (state.connections ??= new Set()).add(connection);
+}
+
+/** The request that sent the latest statement on each connection (a connection serves many requests in turn). */
+const lastRequestOf = new WeakMap<pg.Client, RequestState>();
+
+/** Whether `state`'s request sent the latest statement on `connection`. */
+export function lastStatementWasFrom(connection: pg.Client, state: RequestState): boolean {
+  return lastRequestOf.get(connection) === state;
 }
 
 /** The current request's context, or undefined outside a request (or before identification). */

@@ -18,6 +18,10 @@ export enum ErrorCode {
   DATABASE_BUSY = 'DATABASE_BUSY',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  TIMEOUT = 'TIMEOUT',
+  RATE_LIMITED = 'RATE_LIMITED',
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
 }
 
 /** The HTTP status each code answers with when it is the request's only error. */
@@ -37,6 +41,10 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.DATABASE_BUSY]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+  [ErrorCode.QUERY_TOO_COMPLEX]: 400,
+  [ErrorCode.TIMEOUT]: 503,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.SHUTTING_DOWN]: 503,
 };
 
 /**

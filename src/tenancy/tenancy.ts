@@ -15,6 +15,7 @@ import { makeSchemaIsolation } from './isolation/schema-isolation.js';
 import { makeServerAdmin, type ServerAdmin } from './isolation/server-admin.js';
 import { levelClientFactories } from './level-clients.js';
 import { loadMigrationSets, type MigrationSets } from './migration-targets.js';
+import { noteStatement } from '../context/request-context.js';
 import { createClientRegistry, type ClientRegistry } from './registry/index.js';
 import { makeStorageNaming, type ClusterModule, type Isolation, type StorageNaming, type TenantLevelName } from './storage-names.js';
 import { LRUCache } from 'lru-cache';
@@ -60,6 +61,8 @@ export async function createTenancy(options: {
     factories: levelClientFactories,
     limits: config.registry,
     onPoolError: (error: Error) => logger.warn({ err: error }, 'tenant database connection lost'),
+    // Which request uses which connection, so a request past its deadline can cancel its statement.
+    onStatement: noteStatement,
   });
   const directory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis });
   const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });

@@ -128,8 +128,9 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
   const budget = new ConnectionBudget({ max: limits.maxConnections, timeoutMs: limits.acquireTimeoutMs, onWait: relieve });
   const RegistryClient = makeBudgetedClientClass({
     budget,
-    onQuery: () => {
+    onQuery: (client) => {
       counters.queries++;
+      options.onStatement?.(client);
     },
     onSlotReleased: (client) => {
       if (client.closingForBudget) closingConnections--;
