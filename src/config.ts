@@ -100,10 +100,12 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: positiveInt.default(12),
   GRAPHQL_MAX_ALIASES: positiveInt.default(30),
   GRAPHQL_MAX_DIRECTIVES: positiveInt.default(50),
+  GRAPHQL_MAX_FIELDS: positiveInt.default(500),
   GRAPHQL_MAX_COST: positiveInt.default(50_000),
   GRAPHQL_ANONYMOUS_MAX_DEPTH: positiveInt.default(8),
   GRAPHQL_ANONYMOUS_MAX_ALIASES: positiveInt.default(10),
   GRAPHQL_ANONYMOUS_MAX_COST: positiveInt.default(1000),
+  GRAPHQL_ANONYMOUS_MAX_FIELDS: positiveInt.default(200),
   GRAPHQL_TIMEOUT_MS: positiveInt.default(10_000),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt.default(600),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(120),
@@ -170,7 +172,7 @@ export type Config = Readonly<{
 }>;
 
 /** Per-operation limits checked before execution (src/graphql-limits/). */
-export type QueryLimits = Readonly<{ depth: number; aliases: number; cost: number }>;
+export type QueryLimits = Readonly<{ depth: number; aliases: number; fields: number; cost: number }>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -233,11 +235,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     limits: {
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
-      user: { depth: e.GRAPHQL_MAX_DEPTH, aliases: e.GRAPHQL_MAX_ALIASES, cost: e.GRAPHQL_MAX_COST },
+      user: { depth: e.GRAPHQL_MAX_DEPTH, aliases: e.GRAPHQL_MAX_ALIASES, fields: e.GRAPHQL_MAX_FIELDS, cost: e.GRAPHQL_MAX_COST },
       anonymous: {
         // An anonymous limit above the general one would mean nothing: the general one is checked too.
         depth: Math.min(e.GRAPHQL_ANONYMOUS_MAX_DEPTH, e.GRAPHQL_MAX_DEPTH),
         aliases: Math.min(e.GRAPHQL_ANONYMOUS_MAX_ALIASES, e.GRAPHQL_MAX_ALIASES),
+        fields: Math.min(e.GRAPHQL_ANONYMOUS_MAX_FIELDS, e.GRAPHQL_MAX_FIELDS),
         cost: Math.min(e.GRAPHQL_ANONYMOUS_MAX_COST, e.GRAPHQL_MAX_COST),
       },
       timeoutMs: e.GRAPHQL_TIMEOUT_MS,

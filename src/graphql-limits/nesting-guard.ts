@@ -30,7 +30,9 @@ export function bracketNesting(query: string, limit: number): number {
       while (i < length && query.charCodeAt(i) !== 10 && query.charCodeAt(i) !== 13) i++;
     } else if (c === 34 /* " */) {
       if (query.startsWith('"""', i)) {
-        const end = query.indexOf('"""', i + 3);
+        // A block string ends at the first triple quote not escaped as \""".
+        let end = query.indexOf('"""', i + 3);
+        while (end !== -1 && query.charCodeAt(end - 1) === 92 /* \\ */) end = query.indexOf('"""', end + 3);
         i = end === -1 ? length : end + 2;
       } else {
         for (i++; i < length; i++) {

@@ -1,28 +1,42 @@
 /**
- * Checks each operation against its caller's limits after validation, before execution.
+ * Checks each operation against its caller's limits before graphql-js validates it, and again
+ * before execution for documents Apollo had cached.
  *
- * Why a plugin hook and not only validation rules: Apollo caches validated documents and skips
- * validation for a document it has seen, so rules cannot depend on who sends the document or on
- * its variables. didResolveOperation runs for every request, after identification (the context is
- * built first), with the variables: anonymous callers get their tighter limits, and `first: $n`
- * counts with the value sent.
+ * Why before validation: graphql-js's validation is quadratic in places (OverlappingFieldsCanBeMerged);
+ * a 5,000-token document of repeated fields or aliases costs it 150–300 ms, which an armor rule
+ * reporting at the same pass cannot save. validationDidStart runs after parsing, with the
+ * request's context (identification runs first) and variables. Why again later: Apollo caches
+ * validated documents and skips validation (and this hook) for a document it has seen, so the
+ * per-caller check must also run in didResolveOperation, which every request passes.
+ *
+ * A hook that throws makes Apollo answer 500 unless a plugin rethrows the error from
+ * unexpectedErrorProcessingRequest; then Apollo answers it with its own HTTP status (400). This is
+ * how graphql-armor's Apollo plugins refuse early too.
  */
-import { type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
+import { type ApolloServerPlugin, type GraphQLRequestContext, type GraphQLRequestListener } from '@apollo/server';
+import { getOperationAST, type DocumentNode } from 'graphql';
 import { type Config } from '../config.js';
 import { type RequestContext } from '../context/request-context.js';
 import { measureOperation } from './operation-measure.js';
-import { queryTooComplex } from './query-too-complex.js';
+import { isQueryTooComplex, queryTooComplex } from './query-too-complex.js';
 
-export function operationLimitsPlugin(limits: Config['limits']): ApolloServerPlugin<RequestContext> {
+type Limits = Config['limits'];
+
+export function operationLimitsPlugin(limits: Limits): ApolloServerPlugin<RequestContext> {
+  /** Requests checked before validation need no second check before execution. */
+  const checked = new WeakSet<object>();
+  const check = ({ schema, request, contextValue }: GraphQLRequestContext<RequestContext>, document: DocumentNode | undefined) => {
+    if (!document || checked.has(request)) return;
+    checked.add(request);
+    const operation = getOperationAST(document, request.operationName);
+    if (operation) refuseOverLimits(limits, contextValue, measureOperation(schema, document, operation, request.variables));
+  };
   const listener: GraphQLRequestListener<RequestContext> = {
-    async didResolveOperation({ schema, document, operation, request, contextValue }) {
-      if (!operation) return; // Apollo answers the missing operation itself
-      const anonymous = contextValue.principal.kind === 'anonymous';
-      const max = anonymous ? limits.anonymous : limits.user;
-      const measured = measureOperation(schema, document, operation, request.variables);
-      if (measured.depth > max.depth) throw queryTooComplex('depth', max.depth, measured.depth, anonymous);
-      if (measured.aliases > max.aliases) throw queryTooComplex('aliases', max.aliases, measured.aliases, anonymous);
-      if (measured.cost > max.cost) throw queryTooComplex('cost', max.cost, measured.cost, anonymous);
+    async validationDidStart(requestContext) {
+      check(requestContext, requestContext.document);
+    },
+    async didResolveOperation(requestContext) {
+      check(requestContext, requestContext.document);
     },
   };
   return {
@@ -30,5 +44,18 @@ export function operationLimitsPlugin(limits: Config['limits']): ApolloServerPlu
     async requestDidStart() {
       return listener;
     },
+    async unexpectedErrorProcessingRequest({ error }) {
+      if (isQueryTooComplex(error)) throw error;
+    },
   };
+}
+
+function refuseOverLimits(limits: Limits, context: RequestContext, measured: ReturnType<typeof measureOperation>): void {
+  const anonymous = context.principal.kind === 'anonymous';
+  const max = anonymous ? limits.anonymous : limits.user;
+  if (measured.depth > max.depth) throw queryTooComplex('depth', max.depth, measured.depth, anonymous);
+  if (measured.aliases > max.aliases) throw queryTooComplex('aliases', max.aliases, measured.aliases, anonymous);
+  if (measured.fields > max.fields) throw queryTooComplex('fields', max.fields, measured.fields, anonymous);
+  if (measured.directives > limits.maxDirectives) throw queryTooComplex('directives', limits.maxDirectives, measured.directives);
+  if (measured.cost > max.cost) throw queryTooComplex('cost', max.cost, measured.cost, anonymous);
 }

@@ -8,7 +8,8 @@
  * { id } } } }` costs 1 + 100 × (1 + 1 + (1 + 10 × 1)) = 1,301.
  *
  * Fragments are measured once per request and reused wherever they are spread, so a document
- * that spreads fragments into fragments cannot make this walk exponential. Introspection fields
+ * that spreads fragments into fragments cannot make this walk exponential. It also runs on
+ * documents not validated yet (unknown fields count 1, unknown fragments and cycles nothing). Introspection fields
  * count nothing (introspection is off in production; Sandbox's own query must pass).
  */
 import {
@@ -29,12 +30,19 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
-export type OperationMeasure = { depth: number; aliases: number; cost: number };
+export type OperationMeasure = {
+  depth: number;
+  aliases: number;
+  /** Field selections, each fragment spread counted with its fields (no list multipliers). */
+  fields: number;
+  directives: number;
+  cost: number;
+};
 
 /** Items assumed for a list field that has no `first` argument (visits of a patient, lines of an invoice). */
 export const DEFAULT_LIST_SIZE = 10;
 
-const EMPTY: OperationMeasure = { depth: 0, aliases: 0, cost: 0 };
+const EMPTY: OperationMeasure = { depth: 0, aliases: 0, fields: 0, directives: 0, cost: 0 };
 
 /** Fragment definitions by name, per document (Apollo reuses document objects from its cache). */
 const fragmentsOf = new WeakMap<DocumentNode, Map<string, FragmentDefinitionNode>>();
@@ -54,7 +62,8 @@ export function measureOperation(
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) return EMPTY;
   const walker = new Walker(schema, fragments, variables);
-  return walker.selectionSet(operation.selectionSet, rootType);
+  const measure = walker.selectionSet(operation.selectionSet, rootType);
+  return { ...measure, directives: measure.directives + (operation.directives?.length ?? 0) };
 }
 
 class Walker {
@@ -69,6 +78,8 @@ class Walker {
   selectionSet(set: SelectionSetNode, parentType: GraphQLNamedType | undefined): OperationMeasure {
     let depth = 0;
     let aliases = 0;
+    let fields = 0;
+    let directives = 0;
     let cost = 0;
     for (const selection of set.selections) {
       let inner: OperationMeasure;
@@ -82,9 +93,11 @@ class Walker {
       }
       if (inner.depth > depth) depth = inner.depth;
       aliases += inner.aliases;
+      fields += inner.fields;
+      directives += inner.directives + (selection.kind === Kind.FIELD ? 0 : (selection.directives?.length ?? 0));
       cost += inner.cost;
     }
-    return { depth, aliases, cost };
+    return { depth, aliases, fields, directives, cost };
   }
 
   private fragmentSpread(name: string): OperationMeasure {
@@ -101,11 +114,18 @@ class Walker {
 
   private field(node: FieldNode, parentType: GraphQLNamedType | undefined): OperationMeasure {
     const alias = node.alias ? 1 : 0;
-    if (node.name.value.startsWith('__')) return { depth: 0, aliases: alias, cost: 0 };
+    const directives = node.directives?.length ?? 0;
+    if (node.name.value.startsWith('__')) return { depth: 0, aliases: alias, fields: 0, directives, cost: 0 };
     const definition = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[node.name.value] : undefined;
-    if (!node.selectionSet) return { depth: 1, aliases: alias, cost: 1 };
+    if (!node.selectionSet) return { depth: 1, aliases: alias, fields: 1, directives, cost: 1 };
     const inner = this.selectionSet(node.selectionSet, definition ? getNamedType(definition.type) : undefined);
-    return { depth: 1 + inner.depth, aliases: alias + inner.aliases, cost: 1 + this.itemsOf(node, definition) * inner.cost };
+    return {
+      depth: 1 + inner.depth,
+      aliases: alias + inner.aliases,
+      fields: 1 + inner.fields,
+      directives: directives + inner.directives,
+      cost: 1 + this.itemsOf(node, definition) * inner.cost,
+    };
   }
 
   /** How many items `node` can return: its `first`, else a list's assumed size, else 1. */

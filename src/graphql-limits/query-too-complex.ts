@@ -1,7 +1,7 @@
-import { AppError, ErrorCode } from '../errors/index.js';
+import { AppError, ErrorCode, isAppError } from '../errors/index.js';
 
 /** The limits a document is checked against, by the name a refusal reports (docs/security.md). */
-export type LimitName = 'tokens' | 'nesting' | 'depth' | 'aliases' | 'directives' | 'cost';
+export type LimitName = 'tokens' | 'nesting' | 'depth' | 'aliases' | 'fields' | 'directives' | 'cost';
 
 /**
  * QUERY_TOO_COMPLEX (400): which limit, its maximum and what the document has, so a client
@@ -13,4 +13,8 @@ export function queryTooComplex(limit: LimitName, max: number, actual: number | 
   return new AppError(ErrorCode.QUERY_TOO_COMPLEX, `Query too complex: ${limit} is ${over}${anonymous ? ' for anonymous requests' : ''}`, {
     details: { limit, max, actual, ...(anonymous ? { anonymous: true } : {}) },
   });
+}
+
+export function isQueryTooComplex(error: unknown): error is AppError {
+  return isAppError(error) && error.code === ErrorCode.QUERY_TOO_COMPLEX;
 }
