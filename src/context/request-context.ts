@@ -56,12 +56,18 @@ export function currentRequestId(): string | undefined {
  * Called by the client registry before each statement (src/tenancy/tenancy.ts): remembers which
  * request the connection works for, and refuses statements of a request that was already answered.
  */
-export function noteStatement(connection: pg.Client): void {
+export function noteStatement(connection: pg.Client, statement: unknown): void {
   const state = storage.getStore();
   if (state === undefined) return;
-  if (state.abandoned) throw new Error('the request was already answered (deadline or shutdown); statement not sent');
+  // ROLLBACK still goes through: a connection must not go back to its pool inside a transaction.
+  if (state.abandoned && !isRollback(statement)) throw new Error('the request was already answered (deadline or shutdown); statement not sent');
   lastRequestOf.set(connection, state);
   (state.connections ??= new Set()).add(connection);
+}
+
+function isRollback(statement: unknown): boolean {
+  const text = typeof statement === 'string' ? statement : (statement as { text?: unknown } | null)?.text;
+  return typeof text === 'string' && /^\s*ROLLBACK\b/i.test(text);
 }
 
 /** The request that sent the latest statement on each connection (a connection serves many requests in turn). */
