@@ -264,7 +264,7 @@ export function abuseSection(abuse: AbuseResult, durationS: number): string[] {
     '## 4. Abuse next to another tenant',
     '',
     `One tenantgraph process. The victim: the hot clinic's \`patients(first: 20)\`, ${abuse.connections} connections. The abuser: a separate process ` +
-      `(\`bench/abuse-client.ts\`), ${abuse.abuserWorkers} requests at a time in a loop, an admin of another tenant replaying issue 7's table (plus anonymous and forged-token ` +
+      `(\`bench/abuse-client.ts\`, at the lowest CPU priority: a real abuser spends its own CPU), ${abuse.abuserWorkers} requests at a time in a loop, an admin of another tenant replaying issue 7's table (plus anonymous and forged-token ` +
       `rows). ${abuse.rounds} round(s) of ${durationS} s idle and ${durationS} s under abuse, alternating which comes first; default limits.`,
     '',
     '| victim | ok req/s | p50 ms | p90 ms | p99 ms | max ms | failed |',

@@ -4,6 +4,7 @@
  * samplers watch PostgreSQL and the server's memory, and stops them.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { CPU_CATEGORIES, type CpuShares } from './cpu-accounting.js';
 import { baseProcessEnv, type BenchEnvironment } from './environment.js';
@@ -326,6 +327,9 @@ function startAbuser(root: string, url: string, authorization: string): { stop()
     env: { ...baseProcessEnv(), ABUSE_URL: url, ABUSE_AUTHORIZATION: authorization, ABUSE_WORKERS: String(ABUSER_WORKERS) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Lowest CPU priority: a real abuser spends its own machine's CPU, not the server's. On one
+  // shared box the abusing client would otherwise compete with the server and the load generator.
+  if (child.pid !== undefined) os.setPriority(child.pid, 19);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
