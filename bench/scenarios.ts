@@ -288,7 +288,8 @@ export async function abuse(ctx: ScenarioContext): Promise<AbuseResult> {
           continue;
         }
         const client = startAbuser(ctx.root, server.url, abuserHeaders!.authorization!);
-        await sleep(1000); // the abuser's loop is running before measuring
+        await client.ready;
+        await sleep(1000); // its loop is under way before measuring
         underAbuse.push(await measure(ctx, server, { label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS, connections }));
         summaries.push(await client.stop());
       }
@@ -321,7 +322,7 @@ export async function abuse(ctx: ScenarioContext): Promise<AbuseResult> {
   }
 }
 
-function startAbuser(root: string, url: string, authorization: string): { stop(): Promise<AbuseSummary[]> } {
+function startAbuser(root: string, url: string, authorization: string): { ready: Promise<void>; stop(): Promise<AbuseSummary[]> } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'abuse-client.ts')], {
     cwd: root,
     env: { ...baseProcessEnv(), ABUSE_URL: url, ABUSE_AUTHORIZATION: authorization, ABUSE_WORKERS: String(ABUSER_WORKERS) },
@@ -331,9 +332,15 @@ function startAbuser(root: string, url: string, authorization: string): { stop()
   // shared box the abusing client would otherwise compete with the server and the load generator.
   if (child.pid !== undefined) os.setPriority(child.pid, 19);
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.startsWith('ready\n')) onReady();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    ready: Promise.race([ready, exited.then(() => Promise.reject(new Error('abuse: the abusing client exited before it started')))]),
     async stop() {
       child.kill('SIGTERM');
       await exited;
