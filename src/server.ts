@@ -115,6 +115,13 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       req.resume();
       return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, { requestId }, { allow: 'GET, POST' });
     }
+    const ip = clientIp(req, limits.trustProxy);
+    // An address known to be over its anonymous limit: refused before its body is read or parsed.
+    const retryAfter = req.headers.authorization === undefined ? contextDeps.rateLimits.anonymousRetryAfter(ip) : undefined;
+    if (retryAfter !== undefined) {
+      req.resume();
+      return sendGraphQLError(req, res, 429, ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfter} s`, { requestId, retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
+    }
     let body: unknown;
     if (method === 'POST') {
       const refusal = refusePostContent(req);
@@ -164,7 +171,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps 
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
         context: async () => {
-          state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger, clientIp: clientIp(req, limits.trustProxy) });
+          state.context = await createRequestContext(contextDeps, { requestId, headers: req.headers, logger, clientIp: ip });
           return state.context;
         },
       }),

@@ -10,6 +10,7 @@
  * and the hot path of a good request touches only its own counter.
  */
 import { type IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { type Config } from '../config.js';
 import { AppError, ErrorCode, isAppError } from '../errors/index.js';
@@ -21,7 +22,16 @@ const MINUTE_SECONDS = 60;
 export type RateLimits = {
   /** Runs identification, then counts the request; throws RATE_LIMITED (429) past a limit. */
   identify(clientIp: string, identify: () => Promise<Identification>): Promise<Identification>;
+  /**
+   * Seconds until an address this process saw exhaust its anonymous limit may send again, else
+   * undefined. Synchronous and in memory: the server checks it before reading the body of a
+   * request without credentials, so a refused flood of 1 MB documents is not even parsed.
+   */
+  anonymousRetryAfter(clientIp: string): number | undefined;
 };
+
+/** Addresses remembered as over their anonymous limit (per process; the store stays the authority). */
+const MAX_REMEMBERED_ADDRESSES = 10_000;
 
 /**
  * @param namespace keeps installations that share a Redis apart (the central database name)
@@ -35,6 +45,7 @@ export function makeRateLimits(config: Config['limits']['rate'], redis: RedisCli
   const anonymous = limiter('anonymous-ip', config.anonymousPerMinute);
   const failures = limiter('auth-failure-ip', config.authFailuresPerMinute);
   const principals = limiter('principal', config.principalPerMinute);
+  const anonymousUntil = new LRUCache<string, number>({ max: MAX_REMEMBERED_ADDRESSES });
 
   return {
     async identify(clientIp, identify) {
@@ -46,24 +57,36 @@ export function makeRateLimits(config: Config['limits']['rate'], redis: RedisCli
         throw error;
       }
       const { principal } = identified;
-      if (principal.kind === 'anonymous') await consume(anonymous, clientIp);
+      if (principal.kind === 'anonymous') await consume(anonymous, clientIp, (ms) => anonymousUntil.set(clientIp, Date.now() + ms));
       else await consume(principals, `${principal.tenantId ?? 'central'}:${principal.subject}`);
       return identified;
+    },
+    anonymousRetryAfter(clientIp) {
+      const until = anonymousUntil.get(clientIp);
+      if (until === undefined) return undefined;
+      const ms = until - Date.now();
+      if (ms > 0) return Math.ceil(ms / 1000);
+      anonymousUntil.delete(clientIp);
+      return undefined;
     },
   };
 }
 
-async function consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
+async function consume(limiter: RateLimiterAbstract, key: string, onRefused?: (msBeforeNext: number) => void): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new AppError(ErrorCode.RATE_LIMITED, `Too many requests; retry in ${seconds} s`, {
-      details: { retryAfterSeconds: seconds },
-      headers: { 'retry-after': String(seconds) },
-    });
+    onRefused?.(rejection.msBeforeNext);
+    throw rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
   }
+}
+
+function rateLimited(seconds: number): AppError {
+  return new AppError(ErrorCode.RATE_LIMITED, `Too many requests; retry in ${seconds} s`, {
+    details: { retryAfterSeconds: seconds },
+    headers: { 'retry-after': String(seconds) },
+  });
 }
 
 /** Installations sharing one Redis count apart: by central database (host, port and name). */

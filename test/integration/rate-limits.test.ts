@@ -53,6 +53,12 @@ describe('rate limits', () => {
     const answers = await mapLimit(Array.from({ length: 35 }), 5, () => app.gql('{ serverInfo { version } }', undefined, { 'x-forwarded-for': ip }));
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(30);
     expect(answers.filter((answer) => answer.status === 429)).toHaveLength(5);
+    // Once over, the address's 1 MB documents are refused by the HTTP handler before their body is
+    // read (its answers carry the request id; Apollo's would not), not by the parser.
+    const huge = await app.gql(`{ me { ${'subject '.repeat(120_000)}} }`, undefined, { 'x-forwarded-for': ip });
+    expect(huge.status).toBe(429);
+    expect(huge.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', requestId: expect.any(String) });
+    expect(Number(huge.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // Another address is unaffected; only the last X-Forwarded-For entry (what our proxy saw) counts.
     const other = await app.gql('{ serverInfo { version } }', undefined, { 'x-forwarded-for': `${ip}, ${someIp()}` });
     expect(other.status).toBe(200);
