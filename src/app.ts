@@ -7,6 +7,7 @@ import { type Config } from './config.js';
 import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+import { makeRateLimits, rateLimitNamespace } from './infra/rate-limits.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
@@ -63,7 +64,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       config,
       logger,
       schema,
-      context: { ...identification, scopes: runtime.scopes, logger },
+      context: { ...identification, scopes: runtime.scopes, logger, rateLimits: makeRateLimits(config.limits.rate, runtime.redis, rateLimitNamespace(config)) },
       readiness: runtime.readiness,
       homepage: {
         central: runtime.central.prisma,

@@ -18,6 +18,7 @@ import { makeSchemaIsolation } from './isolation/schema-isolation.js';
 import { makeServerAdmin, type ServerAdmin } from './isolation/server-admin.js';
 import { levelClientFactories } from './level-clients.js';
 import { loadMigrationSets, type MigrationSets } from './migration-targets.js';
+import { noteStatement } from './bootstrappers/scope-storage.js';
 import { createClientRegistry, type ClientRegistry } from './registry/index.js';
 import { type ConnectionTarget } from './registry/registry-types.js';
 import { makeStorageNaming, type StorageNaming } from './storage-names.js';
@@ -71,6 +72,8 @@ export async function createTenancy(options: {
     factories: levelClientFactories,
     limits: config.registry,
     onPoolError: (error: Error) => logger.warn({ err: error }, 'tenant database connection lost'),
+    // Which request uses which connection, so a request past its deadline can cancel its statement.
+    onStatement: noteStatement,
   });
   const directory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis, events });
   const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
