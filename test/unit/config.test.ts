@@ -17,7 +17,7 @@ describe('parseConfig', () => {
   });
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
-    const secret = { JWT_SECRET: 'x'.repeat(32) };
+    const secret = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db:5432/central' };
     expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
     expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
   });
@@ -52,5 +52,50 @@ describe('parseConfig', () => {
     const config = parseConfig({});
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  describe('embedded PostgreSQL in production', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+
+    it('refuses to start without DATABASE_URL, in one line naming the fix', () => {
+      const attempt = () => parseConfig(production);
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(/^Invalid configuration: DATABASE_URL: required when NODE_ENV=production .*set EMBEDDED_POSTGRES=true to run it anyway\.$/);
+      expect(() => parseConfig({ ...production, EMBEDDED_POSTGRES: 'false' })).toThrow(/DATABASE_URL: required when EMBEDDED_POSTGRES=false/);
+    });
+
+    it('runs the embedded server only when EMBEDDED_POSTGRES=true says so', () => {
+      expect(parseConfig({ ...production, EMBEDDED_POSTGRES: 'true' }).database.kind).toBe('embedded');
+      expect(parseConfig({ ...production, DATABASE_URL: 'postgres://u@db:5432/central' }).database.kind).toBe('external');
+    });
+
+    it('keeps the embedded default outside production, unless turned off', () => {
+      expect(parseConfig({}).database.kind).toBe('embedded');
+      expect(() => parseConfig({ EMBEDDED_POSTGRES: 'false' })).toThrow(/DATABASE_URL: required when EMBEDDED_POSTGRES=false/);
+    });
+  });
+
+  describe('CORS_ORIGINS', () => {
+    it('takes exact origins and refuses paths, other schemes and trailing slashes', () => {
+      expect(parseConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).cors.origins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+      expect(parseConfig({}).cors.origins).toEqual([]);
+      for (const bad of ['https://app.example.com/', 'https://app.example.com/path', 'ftp://x.example.com', 'app.example.com']) {
+        expect(() => parseConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS: expected \* or comma-separated origins/);
+      }
+    });
+
+    it('allows * outside production only', () => {
+      expect(parseConfig({ CORS_ORIGINS: '*' }).cors.origins).toEqual(['*']);
+      expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db/c', CORS_ORIGINS: '*' })).toThrow(
+        /CORS_ORIGINS: `\*` is refused when NODE_ENV=production/,
+      );
+    });
+  });
+
+  it('reads the metrics settings, with no tenant labels by default', () => {
+    expect(parseConfig({}).metrics).toEqual({ token: undefined, tenantLabels: 0, warnAcquireMs: 1000, warnRssBytes: 1536 * 1024 * 1024, warnPoolSaturation: 0.9 });
+    expect(() => parseConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: expected at least 16 characters/);
+    expect(() => parseConfig({ WARN_POOL_SATURATION: '1.5' })).toThrow(/WARN_POOL_SATURATION: expected at most 1/);
+    expect(parseConfig({ METRICS_TENANT_LABELS: '20' }).metrics.tenantLabels).toBe(20);
   });
 });
