@@ -8,6 +8,8 @@ import { type Config } from './config.js';
 import { centralMigrationTarget, openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
 import { makeReadinessCheck } from './infra/readiness.js';
+import { createMetrics, type AppMetrics } from './observability/metrics.js';
+import { watchThresholds } from './observability/thresholds.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
 import { makeSchema } from './schema.js';
@@ -26,6 +28,8 @@ export type RunningApp = {
   tenancy: Tenancy;
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: AccessTokenKeys;
+  /** Prometheus metrics (/metrics) and the hooks provisioning, migrations and jobs report to. */
+  metrics: AppMetrics;
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -61,6 +65,16 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const tenancy = await createTenancy({ config, logger, central, redis });
     releasers.add('tenancy', () => tenancy.close());
 
+    const registryMetrics = () => tenancy.registry.metrics();
+    const metrics = createMetrics({ registryMetrics, tenantLabels: config.metrics.tenantLabels });
+    const thresholds = watchThresholds({
+      logger,
+      metrics,
+      registryMetrics,
+      limits: { ...config.metrics, maxConnections: config.registry.maxConnections },
+    });
+    releasers.add('threshold checks', () => thresholds.stop());
+
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(tenancy);
       if (demo.created) {
@@ -78,16 +92,17 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       logger,
       schema,
       context: {
-        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy },
+        services: { version, readiness: makeReadinessCheck(central.pool, centralTarget), tenancy, metrics },
         identifiers: makeIdentifiers(config.tenancy),
         tokens,
       },
+      metrics,
     });
     releasers.add('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
 
     let stopping: Promise<void> | undefined;
-    return { server, central, tenancy, tokens, port, stop: () => (stopping ??= releaseAll()) };
+    return { server, central, tenancy, tokens, metrics, port, stop: () => (stopping ??= releaseAll()) };
   } catch (error) {
     await releaseAll();
     throw error;

@@ -17,7 +17,8 @@ async function main() {
     }
     throw error;
   }
-  const logger = makeLogger(config.log.level);
+  // Pretty only for a person at a terminal in development; JSON for everything that collects logs.
+  const logger = makeLogger(config.log.level, 'tenantgraph', { pretty: config.env === 'development' && process.stdout.isTTY === true });
   let app;
   try {
     app = await startApp(config, logger);

@@ -23,7 +23,7 @@ export async function createRequestContext(
   /** `logger` is the process logger; the context binds request and tenant to it when first used. */
   request: { requestId: string; headers: IncomingHttpHeaders; logger: Logger },
 ): Promise<RequestContext> {
-  const { principal, scope } = await identifyRequest(identificationInput(request.headers), {
+  const { principal, scope, source } = await identifyRequest(identificationInput(request.headers), {
     directory: deps.services.tenancy.directory,
     identifiers: deps.identifiers,
     tokens: deps.tokens,
@@ -38,6 +38,7 @@ export async function createRequestContext(
     services: deps.services,
     principal,
     scope,
+    identifiedBy: source,
     db: new RequestDatabases(deps.services.tenancy, scope),
     loaders: new Map(),
   };
@@ -46,7 +47,8 @@ export async function createRequestContext(
 function bindLogger(base: Logger, requestId: string, scope: IdentifiedScope): Logger {
   if (scope.level === 'CENTRAL') return base.child({ requestId });
   const target = chainTarget(scope);
-  return base.child({ requestId, tenantId: target.id, tenant: target.slug, level: scope.level });
+  // `tenantLevel`, not `level`: pino writes the log level under `level`, and a second key would replace it.
+  return base.child({ requestId, tenantId: target.id, tenant: target.slug, tenantLevel: scope.level });
 }
 
 /** Host without port, lower-case; IPv6 literals lose their brackets. */

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { inject } from 'vitest';
 import { startApp, type RunningApp, type StartOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { makeLogger } from '../../src/infra/logger.js';
+import { makeLogger, type Logger } from '../../src/infra/logger.js';
 import { mintAccessToken, type AccessTokenClaims } from '../../src/tenancy/identification/access-tokens.js';
 
 export type GqlResult<T> = {
@@ -38,10 +38,13 @@ export function testEnv(): Record<string, string> {
   };
 }
 
-/** Starts the whole server on a free port against this run's test database. */
-export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+/**
+ * Starts the whole server on a free port against this run's test database.
+ * `options.logger` replaces the default one (e.g. to capture log lines).
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: StartOptions & { logger?: Logger } = {}): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
-  const app = await startApp(config, makeLogger(config.log.level), options);
+  const app = await startApp(config, options.logger ?? makeLogger(config.log.level), options);
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
@@ -86,3 +89,10 @@ export function postJson<T>(port: number, path: string, payload: unknown, header
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+/** A logger whose JSON lines are kept in `lines` (parsed), for tests that read the logs. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = makeLogger(level, 'tenantgraph', { destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  return { logger, lines };
+}

@@ -129,7 +129,7 @@ describe('makeIdentifiers', () => {
 describe('identifyRequest', () => {
   it('central host, no token: central scope, anonymous', async () => {
     const { identify } = setup();
-    expect(await identify({ host: 'localhost' })).toEqual({ principal: { kind: 'anonymous' }, scope: { level: 'CENTRAL' } });
+    expect(await identify({ host: 'localhost' })).toEqual({ principal: { kind: 'anonymous' }, scope: { level: 'CENTRAL' }, source: 'none' });
     expect(await targetOf(identify({ host: 'api.tg.test' }))).toBe('CENTRAL');
     expect(await targetOf(identify({ host: 'tg.test' }))).toBe('CENTRAL');
   });

@@ -3,6 +3,7 @@
  * `tenants` table holds them, the chain app → group → tenant a request runs in, and the principal
  * the bearer token names.
  */
+import { type IdentifierName } from '../../config.js';
 import { SLUG_PATTERN, TENANT_LEVELS, type TenantLevelName } from '../storage-names.js';
 
 // Levels and the slug rule have one definition, next to the storage names they govern.
@@ -76,7 +77,10 @@ export type IdentificationInput = {
 
 export type IdentifiedScope = { level: 'CENTRAL' } | TenantChain;
 
-export type Identification = { principal: Principal; scope: IdentifiedScope };
+/** What chose the tenant: the identifier whose answer won, or `none` for the central scope. */
+export type IdentificationSource = IdentifierName | 'none';
+
+export type Identification = { principal: Principal; scope: IdentifiedScope; source: IdentificationSource };
 
 /** The record the chain is about (the tenant, the group or the app). */
 export function chainTarget(chain: TenantChain): TenantRecord {
