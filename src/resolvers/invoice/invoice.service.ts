@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { requestLoader, type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
@@ -7,6 +6,7 @@ import { isUuid } from '../common/prisma-errors.js';
 import { catalogItemLoader } from '../catalog/catalog.service.js';
 import { getPatient } from '../patient/patient.service.js';
 import { assertCluster } from '../visit/visit.service.js';
+import { createNumberedInvoice } from './invoice-number.js';
 import { type CreateInvoiceInput, type Invoice } from './invoice.type.js';
 
 export async function listInvoices(context: RequestContext, year: number, patientId?: string | null): Promise<Invoice[]> {
@@ -56,8 +56,5 @@ export async function createInvoice(context: RequestContext, input: CreateInvoic
     return { catalogItemId: item.id, quantity: line.quantity, unitPriceCents: item.priceCents };
   });
   const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
-  return context.db.cluster('pos', year).invoice.create({
-    data: { patientId: input.patientId, issuedAt, totalCents, number: `INV-${year}-${randomBytes(4).toString('hex').toUpperCase()}`, lines: { create: lines } },
-    include: { lines: { orderBy: { id: 'asc' } } },
-  });
+  return createNumberedInvoice(context.db.cluster('pos', year), year, { patientId: input.patientId, issuedAt, totalCents, lines: { create: lines } });
 }
