@@ -141,6 +141,15 @@ describe('identifyRequest', () => {
     expect(await targetOf(identify({ host: 'chain-a.example.com' }))).toBe('chain-a');
   });
 
+  it('says which identifier chose the tenant (for metrics and the access log)', async () => {
+    const { identify } = setup();
+    expect((await identify({ host: 'clinic-a.example.com' })).source).toBe('domain');
+    expect((await identify({ host: 'clinic-b.tg.test' })).source).toBe('subdomain');
+    expect((await identify({ token: clinicAMember })).source).toBe('token');
+    expect((await identify({ token: groupAAdmin, tenantHeader: 'clinic-a' })).source).toBe('header');
+    expect((await identify({ token: systemAdmin })).source).toBe('none');
+  });
+
   it('subdomain of the central domain: by slug', async () => {
     const { identify } = setup();
     expect(await targetOf(identify({ host: 'clinic-b.tg.test' }))).toBe('clinic-b');
