@@ -36,7 +36,7 @@ export type LoggerOptions = {
 export function makeLogger(level: string, name = 'tenantgraph', options: LoggerOptions = {}): Logger {
   const settings = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (options.pretty) {
-    return pino({ ...settings, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } } });
+    return pino({ ...settings, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } } });
   }
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
