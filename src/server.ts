@@ -91,7 +91,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         if (!cors.handle(req, res)) await handleGraphQL(req, res, url, state);
       } else if (url.pathname === METRICS_PATH && metrics && isRead(req)) {
         await serveMetrics(req, res, metrics);
-      } else if (graphiql && isRead(req) && (await graphiql.handle(url.pathname, res, req.method === 'HEAD'))) {
+      } else if (graphiql && isRead(req) && url.pathname.startsWith(GRAPHIQL_PATH) && (await graphiql.handle(url.pathname, res, req.method === 'HEAD'))) {
         // served
       } else if (url.pathname === '/health/live' && isRead(req)) {
         sendJson(res, 200, { status: 'ok' });
