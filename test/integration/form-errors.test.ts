@@ -81,6 +81,23 @@ describe('validation reports every bad field at once', () => {
     expect(good.body.errors).toBeUndefined();
     expect(good.body.data!.updatePatient.email).toBe('ada@example.com');
   });
+
+  it('createInvoice and recordVisit name each bad line and field too', async () => {
+    const invoice = await app.gql(
+      INVOICE,
+      { input: { patientId, lines: [{ catalogItemId: itemId, quantity: 0 }, { catalogItemId: itemId, quantity: 1 }, { catalogItemId: itemId, quantity: 20_000 }] } },
+      auth,
+    );
+    expect((invoice.body.errors![0] as FieldError).extensions.fields!.map((f) => f.field)).toEqual(['lines.0.quantity', 'lines.2.quantity']);
+    const visit = await app.gql('mutation($input: RecordVisitInput!) { recordVisit(input: $input) { id } }', { input: { patientId, reason: 'r'.repeat(2001), notes: 'n'.repeat(2001) } }, auth);
+    expect((visit.body.errors![0] as FieldError).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [
+        { field: 'reason', message: 'reason is at most 2000 characters' },
+        { field: 'notes', message: 'notes is at most 2000 characters' },
+      ],
+    });
+  });
 });
 
 describe('CONFLICT names its field', () => {

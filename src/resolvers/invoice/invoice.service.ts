@@ -3,6 +3,7 @@ import { requestLoader, type RequestContext } from '../../context/request-contex
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
+import { invalidFields, type FieldProblem } from '../common/validation.js';
 import { catalogItemLoader } from '../catalog/catalog.service.js';
 import { getPatient } from '../patient/patient.service.js';
 import { assertCluster } from '../visit/visit.service.js';
@@ -39,14 +40,15 @@ export function invoicesByPatientLoader(context: RequestContext, year: number): 
 export async function createInvoice(context: RequestContext, input: CreateInvoiceInput): Promise<Invoice> {
   const issuedAt = input.issuedAt ?? new Date();
   const year = issuedAt.getUTCFullYear();
-  if (input.lines.length === 0 || input.lines.length > 100) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, 'An invoice has 1 to 100 lines', { details: { field: 'lines' } });
-  }
-  for (const line of input.lines) {
+  // Every bad field at once: `lines`, or `lines.<index>.quantity` for each bad line.
+  const problems: FieldProblem[] = [];
+  if (input.lines.length === 0 || input.lines.length > 100) problems.push({ field: 'lines', message: 'An invoice has 1 to 100 lines' });
+  for (const [index, line] of input.lines.slice(0, 100).entries()) {
     if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > 10_000) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, 'quantity must be a whole number from 1 to 10000', { details: { field: 'quantity' } });
+      problems.push({ field: `lines.${index}.quantity`, message: 'quantity must be a whole number from 1 to 10000' });
     }
   }
+  if (problems.length > 0) throw invalidFields(problems);
   await assertCluster(context, 'pos', year);
   await getPatient(context.db.tenant(), input.patientId);
   const items = await catalogItemLoader(context).loadMany(input.lines.map((line) => (isUuid(line.catalogItemId) ? line.catalogItemId : '00000000-0000-0000-0000-000000000000')));
