@@ -12,6 +12,7 @@ import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } 
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { type ClusterModule } from '../model.js';
 import { type AuthServices } from '../../auth/auth-services.js';
+import { type AppMetrics } from '../../observability/metrics.js';
 import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
@@ -29,6 +30,8 @@ export type ScopeServices = {
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
+  /** Hooks for provisioning, migration and job metrics (src/observability/metrics.ts). */
+  metrics?: AppMetrics;
   /** Durable jobs: enqueue (also in the caller's transaction), and the admin API's list and retry. */
   jobs: Pick<JobQueue<TenantContext>, 'enqueue' | 'enqueueCentral' | 'list' | 'get' | 'retry'>;
 };
