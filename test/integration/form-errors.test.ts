@@ -53,7 +53,7 @@ describe('validation reports every bad field at once', () => {
     expect(error.extensions.fields).toEqual([
       { field: 'mrn', message: 'mrn must be 1 to 100 characters' },
       { field: 'firstName', message: 'firstName must be 1 to 100 characters' },
-      { field: 'birthDate', message: 'birthDate must be a past date as YYYY-MM-DD' },
+      { field: 'birthDate', message: 'birthDate must be a past date from 1800 on, as YYYY-MM-DD' },
       { field: 'email', message: 'email is not an e-mail address' },
       { field: 'phone', message: 'phone may hold digits, spaces and + ( ) - only' },
     ]);
