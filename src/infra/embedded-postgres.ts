@@ -21,7 +21,12 @@ const START_TIMEOUT_MS = 60_000;
 // exit at once. We own signals: main.ts drains HTTP first, then stops PostgreSQL itself.
 // Its 'beforeExit' hook calls process.exit(0), hiding a failing command's exit code, and its 'exit'
 // hook throws (it expects a callback it is not given there).
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
+// Only events still hooked: this module may be evaluated twice in one process (Vitest loads the
+// global setup once per project), and unhooking an event twice throws.
+const hooked = exitHook.hookedEvents();
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) {
+  if (hooked.includes(event)) exitHook.unhookEvent(event);
+}
 
 export type EmbeddedPostgresHandle = {
   /** Connection string for the `postgres` maintenance database of this server. */
