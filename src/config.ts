@@ -84,6 +84,8 @@ const envSchema = z.object({
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
   STORAGE_DIR: z.string().min(1).default('storage'),
+  CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
+  MIGRATIONS_DIR: z.string().min(1).optional(),
   // Tokens
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   JWT_KEY_ID: z.string().min(1).default('k1'),
@@ -126,7 +128,11 @@ export type Config = Readonly<{
     /** Database holding SCHEMA-isolated tenants, on the central server. */
     sharedTenantsDatabase: string;
     demoData: boolean;
+    /** Oldest year requests may read or write (up to next year). */
+    clusterYearsMin: number;
   }>;
+  /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
+  migrationsDir: string | undefined;
   jwt: Readonly<{
     /** Unset outside production: a development secret is kept in `.data/dev-jwt-secret`. */
     secret: string | undefined;
@@ -195,7 +201,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       storagePrefix: e.TENANT_DATABASE_PREFIX,
       sharedTenantsDatabase: e.TENANTS_SHARED_DATABASE,
       demoData: e.DEMO_DATA,
+      clusterYearsMin: e.CLUSTER_YEARS_MIN,
     },
+    migrationsDir: e.MIGRATIONS_DIR,
     jwt: {
       secret: e.JWT_SECRET,
       keyId: e.JWT_KEY_ID,

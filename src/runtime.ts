@@ -94,6 +94,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       readiness,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
+      clusterYearsMin: config.tenancy.clusterYearsMin,
     };
     const scopes = makeTenantScopes({
       directory: tenancy.directory,

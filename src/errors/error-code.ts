@@ -15,6 +15,8 @@ export enum ErrorCode {
   TENANT_MAINTENANCE = 'TENANT_MAINTENANCE',
   TENANT_CONTEXT_REQUIRED = 'TENANT_CONTEXT_REQUIRED',
   CONFLICT = 'CONFLICT',
+  /** A write into a year whose cluster schema does not exist yet; `generateClusterSchemas` makes it. */
+  CLUSTER_NOT_READY = 'CLUSTER_NOT_READY',
   DATABASE_BUSY = 'DATABASE_BUSY',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -34,6 +36,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_MAINTENANCE]: 503,
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.CLUSTER_NOT_READY]: 409,
   [ErrorCode.DATABASE_BUSY]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,

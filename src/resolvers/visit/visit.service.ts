@@ -1,25 +1,17 @@
 import DataLoader from 'dataloader';
-import { scopeLoader, type ScopeServices, type TenantContext } from '../../tenancy/bootstrappers/index.js';
+import { scopeLoader } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { type ClusterModule } from '../../tenancy/model.js';
+import { assertClusterWritable, clusterReadable, tenantYear, type ClusterDeps } from './cluster-guard.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { getPatient } from '../patient/patient.service.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
 
-/** What cluster-schema services use: the scope's databases and loaders, and whether a year's schema exists. */
-export type ClusterDeps = Pick<TenantContext, 'db' | 'loaders'> & { services: Pick<ScopeServices, 'clusterExists'> };
+export { type ClusterDeps } from './cluster-guard.js';
 
-/** Refuses a year whose cluster schema this tenant does not have (instead of a SQL error). */
-export async function assertCluster(context: ClusterDeps, module: ClusterModule, year: number): Promise<void> {
-  const tenant = context.db.tenantRecord();
-  if (!(await context.services.clusterExists(tenant, module, year))) {
-    throw new AppError(ErrorCode.NOT_FOUND, `This tenant has no ${module.toUpperCase()} data for ${year}`, { details: { module, year } });
-  }
-}
-
+/** A year without a schema yet has no visits: []. */
 export async function listVisits(context: ClusterDeps, year: number, patientId?: string | null): Promise<Visit[]> {
-  await assertCluster(context, 'emr', year);
+  if (!(await clusterReadable(context, 'emr', year))) return [];
   if (patientId && !isUuid(patientId)) return [];
   return context.db.cluster('emr', year).visit.findMany({
     where: patientId ? { patientId } : {},
@@ -32,7 +24,7 @@ export async function listVisits(context: ClusterDeps, year: number, patientId?:
 export function visitsByPatientLoader(context: ClusterDeps, year: number): DataLoader<string, Visit[]> {
   return scopeLoader(context, `emr:${year}:visitsByPatient`, () =>
     new DataLoader<string, Visit[]>(async (patientIds) => {
-      if (!(await context.services.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
+      if (!(await clusterReadable(context, 'emr', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('emr', year).visit.findMany({
         where: { patientId: { in: [...patientIds] } },
         orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
@@ -45,8 +37,8 @@ export function visitsByPatientLoader(context: ClusterDeps, year: number): DataL
 export async function recordVisit(context: ClusterDeps, input: RecordVisitInput): Promise<Visit> {
   const visitedAt = input.visitedAt ?? new Date();
   if (Number.isNaN(visitedAt.getTime())) throw new AppError(ErrorCode.BAD_USER_INPUT, 'visitedAt is not a date', { details: { field: 'visitedAt' } });
-  const year = visitedAt.getUTCFullYear();
-  await assertCluster(context, 'emr', year);
+  const year = tenantYear(context, visitedAt);
+  await assertClusterWritable(context, 'emr', year);
   await getPatient(context.db.tenant(), input.patientId);
   if (input.practitionerId) {
     const found = isUuid(input.practitionerId) ? await context.db.group().practitioner.findUnique({ where: { id: input.practitionerId } }) : null;

@@ -24,6 +24,8 @@ export type ScopeServices = {
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
+  /** Oldest year requests may name (CLUSTER_YEARS_MIN); the newest is next year in the tenant's zone. */
+  clusterYearsMin: number;
 };
 
 /** One handle per tenant-scoped resource. */
