@@ -65,7 +65,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     if (central.embedded?.startedHere) releasers.add('embedded postgres', () => central.embedded!.stop());
     releasers.add('central database', () => central.close());
 
-    const centralTarget = await centralMigrationTarget();
+    const centralTarget = await centralMigrationTarget(config.migrationsDir);
     if (options.migrate ?? config.migrateOnStart) {
       const result = await migrate(central.pool, centralTarget, (file, ms) => logger.info({ file, ms }, 'applied central migration'));
       logger.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'central migrations current');
