@@ -27,6 +27,7 @@ import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
+import { makeFleetMigrationService } from './tenancy/fleet/fleet-migration-service.js';
 import { version } from './version.js';
 
 export type Runtime = {
@@ -82,6 +83,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     const tenancy = await createTenancy({ config, logger, central, redis });
     releasers.add('tenancy', () => tenancy.close());
 
+    const fleetMigrations = makeFleetMigrationService(tenancy);
+    releasers.add('fleet migrations', () => fleetMigrations.close());
+
     const files = makeLocalTenantFileStore(config.storageDir);
     const cache: TenantCacheSource = {
       forTenant() {
@@ -95,6 +99,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
       clusterYearsMin: config.tenancy.clusterYearsMin,
+      fleetMigrations,
     };
     const scopes = makeTenantScopes({
       directory: tenancy.directory,

@@ -6,6 +6,7 @@ import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { MigrationRunItemResolver, MigrationRunResolver } from './resolvers/migration/migration-run.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
@@ -25,6 +26,8 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       VisitResolver,
       InvoiceResolver,
       InvoiceLineResolver,
+      MigrationRunResolver,
+      MigrationRunItemResolver,
     ],
     validate: false,
   });

@@ -9,6 +9,7 @@ import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type ClusterModule } from '../model.js';
 import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
@@ -26,6 +27,8 @@ export type ScopeServices = {
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /** Oldest year requests may name (CLUSTER_YEARS_MIN); the newest is next year in the tenant's zone. */
   clusterYearsMin: number;
+  /** Fleet migration runs (the migrateTenants mutation and migrationRun query; system admins only, by permissions.ts). */
+  fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
 };
 
 /** One handle per tenant-scoped resource. */
