@@ -52,7 +52,7 @@ export class MigrationRunResolver {
     @Ctx() context: RequestContext,
   ): Promise<MigrationRunItem[]> {
     if (!Number.isInteger(first) || first < 1 || first > 500) throw new AppError(ErrorCode.BAD_USER_INPUT, 'first is 1 to 500', { details: { field: 'first' } });
-    const position = after === null ? undefined : Number(after);
+    const position = after === null || after === undefined ? undefined : Number(after);
     if (position !== undefined && (!Number.isInteger(position) || position < 0)) throw new AppError(ErrorCode.BAD_USER_INPUT, 'after is not a cursor of this list', { details: { field: 'after' } });
     const items = await context.services.fleetMigrations.items(run.id, first, position);
     return items.map((item) => ({
