@@ -86,6 +86,11 @@ const envSchema = z.object({
   STORAGE_DIR: z.string().min(1).default('storage'),
   CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
   MIGRATIONS_DIR: z.string().min(1).optional(),
+  CLUSTER_PREPARE_FROM: z
+    .string()
+    .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
+    .transform((value) => ({ month: Number(value.slice(0, 2)), day: Number(value.slice(3)) }))
+    .default({ month: 12, day: 1 }),
   // Tokens
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   JWT_KEY_ID: z.string().min(1).default('k1'),
@@ -130,6 +135,8 @@ export type Config = Readonly<{
     demoData: boolean;
     /** Oldest year requests may read or write (up to next year). */
     clusterYearsMin: number;
+    /** From this day of each year (UTC) next year's cluster schemas are made. */
+    clusterPrepareFrom: Readonly<{ month: number; day: number }>;
   }>;
   /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
   migrationsDir: string | undefined;
@@ -202,6 +209,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       sharedTenantsDatabase: e.TENANTS_SHARED_DATABASE,
       demoData: e.DEMO_DATA,
       clusterYearsMin: e.CLUSTER_YEARS_MIN,
+      clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
     },
     migrationsDir: e.MIGRATIONS_DIR,
     jwt: {

@@ -27,6 +27,7 @@ import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
+import { makeClusterSchemaService } from './tenancy/clusters/cluster-service.js';
 import { makeFleetMigrationService } from './tenancy/fleet/fleet-migration-service.js';
 import { version } from './version.js';
 
@@ -85,6 +86,8 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
 
     const fleetMigrations = makeFleetMigrationService(tenancy);
     releasers.add('fleet migrations', () => fleetMigrations.close());
+    const clusterSchemas = makeClusterSchemaService(tenancy);
+    releasers.add('cluster schema generation', () => clusterSchemas.close());
 
     const files = makeLocalTenantFileStore(config.storageDir);
     const cache: TenantCacheSource = {
@@ -100,6 +103,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
       clusterYearsMin: config.tenancy.clusterYearsMin,
       fleetMigrations,
+      clusterSchemas,
     };
     const scopes = makeTenantScopes({
       directory: tenancy.directory,

@@ -6,6 +6,7 @@ import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { ClusterSchemaResolver } from './resolvers/cluster/cluster-schema.resolver.js';
 import { MigrationRunItemResolver, MigrationRunResolver } from './resolvers/migration/migration-run.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
@@ -27,6 +28,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       InvoiceResolver,
       InvoiceLineResolver,
       MigrationRunResolver,
+      ClusterSchemaResolver,
       MigrationRunItemResolver,
     ],
     validate: false,

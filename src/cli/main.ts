@@ -8,6 +8,7 @@ import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
+import { registerClustersCommands } from './clusters.command.js';
 import { registerTenantsMigrateCommands } from './tenants-migrate.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
@@ -26,6 +27,7 @@ registerMigrateCommand(program);
 registerTokenCommand(program);
 registerTenantsRunCommand(program);
 registerTenantsMigrateCommands(program);
+registerClustersCommands(program);
 registerBackupCommands(program);
 
 await program.parseAsync(process.argv);

@@ -29,6 +29,8 @@ export const ruleTree = {
     tenants: canAdministerTenants,
     tenant: canAdministerTenants,
     migrationRun: and(isAuthenticated, isSystemAdmin),
+    // Subtree admins too: the resolver checks the tenant against the principal's (assertMayManage).
+    clusterSchemas: isAuthenticated,
     catalogItems: canAccessScope,
     practitioners: canAccessScope,
     patients: and(canAccessScope, hasAbility('patients:read')),
@@ -42,6 +44,7 @@ export const ruleTree = {
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
     migrateTenants: and(isAuthenticated, isSystemAdmin),
+    generateClusterSchemas: isAuthenticated,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -54,6 +57,7 @@ export const ruleTree = {
   TenantEdge: allow,
   MigrationRun: allow,
   MigrationRunItem: allow,
+  ClusterSchema: allow,
   PageInfo: allow,
   CatalogItem: allow,
   Practitioner: allow,

@@ -9,6 +9,7 @@ import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type ClusterSchemaService } from '../clusters/cluster-service.js';
 import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type ClusterModule } from '../model.js';
 import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
@@ -29,6 +30,8 @@ export type ScopeServices = {
   clusterYearsMin: number;
   /** Fleet migration runs (the migrateTenants mutation and migrationRun query; system admins only, by permissions.ts). */
   fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
+  /** Cluster schema generation and state (generateClusterSchemas, clusterSchemas; admins, checked in the resolver). */
+  clusterSchemas: Pick<ClusterSchemaService, 'isWithin' | 'generate' | 'list'>;
 };
 
 /** One handle per tenant-scoped resource. */
