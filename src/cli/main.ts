@@ -10,6 +10,7 @@ import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerClustersCommands } from './clusters.command.js';
 import { registerTenantsMigrateCommands } from './tenants-migrate.command.js';
+import { registerTenantsSeedCommand } from './tenants-seed.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
 
@@ -28,6 +29,7 @@ registerTokenCommand(program);
 registerTenantsRunCommand(program);
 registerTenantsMigrateCommands(program);
 registerClustersCommands(program);
+registerTenantsSeedCommand(program);
 registerBackupCommands(program);
 
 await program.parseAsync(process.argv);
