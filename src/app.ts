@@ -5,11 +5,12 @@
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
 import { type Logger } from './infra/logger.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
-import { makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { identifyRequest, makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { normalizeHost } from './context/create-context.js';
 
 export type RunningApp = {
   runtime: Runtime;
@@ -19,6 +20,7 @@ export type RunningApp = {
   tenancy: Runtime['tenancy'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: Runtime['tokens'];
+  auth: Runtime['auth'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -27,10 +29,12 @@ export type RunningApp = {
 export type StartOptions = {
   /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
+  auth?: RuntimeOptions['auth'];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const runtime = await openRuntime(config, logger);
+  const runtime = await openRuntime(config, logger, { auth: options.auth });
   try {
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(runtime.tenancy);
@@ -42,16 +46,27 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       }
     }
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
+    const identification = {
+      directory: runtime.tenancy.directory,
+      identifiers: makeIdentifiers(config.tenancy),
+      tokens: runtime.tokens,
+      credentials: runtime.auth.credentials,
+    };
     const server = await makeServer({
       config,
       logger,
       schema,
-      context: { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens, scopes: runtime.scopes },
+      context: { ...identification, scopes: runtime.scopes, logger },
       readiness: runtime.readiness,
+      homepage: {
+        central: runtime.central.prisma,
+        identifyHost: async (host) =>
+          (await identifyRequest({ host: normalizeHost(host), authorization: undefined, tenantHeader: undefined }, identification)).scope,
+      },
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, port, stop: () => runtime.close() };
+    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, auth: runtime.auth, port, stop: () => runtime.close() };
   } catch (error) {
     await runtime.close();
     throw error;

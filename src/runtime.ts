@@ -4,6 +4,7 @@
  * — opened in one place and closed in reverse. The HTTP server (app.ts), every CLI command and the
  * job worker are thin shells over it.
  */
+import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
 import { type Config } from './config.js';
 import { openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
 import { type Logger } from './infra/logger.js';
@@ -45,6 +46,8 @@ export type Runtime = {
   /** Read-only services every scope gets (never the admin pool). */
   services: ScopeServices;
   tokens: AccessTokenKeys;
+  /** Sign-in, API tokens, impersonation, members and the audit log (central tables). */
+  auth: AuthServices;
   readiness(): Promise<Readiness>;
   /** Registers a cleanup that runs before everything opened here is closed (e.g. the HTTP server). */
   onClose(name: string, release: () => Promise<void> | void): void;
@@ -57,6 +60,8 @@ export type RuntimeOptions = {
   migrate?: boolean;
   /** Say at start-up when Redis is missing (the server does; short CLI commands need not). Default true. */
   announceRedis?: boolean;
+  /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
+  auth?: Pick<AuthOptions, 'clock' | 'throttleKeyPrefix' | 'maxFailuresPerIp'> | undefined;
 };
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -96,9 +101,12 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       },
     };
     const readiness = makeReadinessCheck(central.pool, centralTarget);
+    const tokens = await loadAccessTokenKeys(config);
+    const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
     const services: ScopeServices = {
       version,
       readiness,
+      auth,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
       clusterYearsMin: config.tenancy.clusterYearsMin,
@@ -116,7 +124,6 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
-    const tokens = await loadAccessTokenKeys(config);
 
     let closing: Promise<void> | undefined;
     return {
@@ -129,6 +136,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       scopes,
       services,
       tokens,
+      auth,
       readiness,
       onClose: (name, release) => releasers.add(name, release),
       close: () => (closing ??= releaseAll()),

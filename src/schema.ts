@@ -4,10 +4,14 @@ import { buildSchema } from 'type-graphql';
 import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
+import { MemberResolver } from './resolvers/account/member.resolver.js';
+import { AuditResolver } from './resolvers/audit/audit.resolver.js';
+import { AuthResolver } from './resolvers/auth/auth.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { ClusterSchemaResolver } from './resolvers/cluster/cluster-schema.resolver.js';
 import { MigrationRunItemResolver, MigrationRunResolver } from './resolvers/migration/migration-run.resolver.js';
+import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
@@ -21,6 +25,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
     resolvers: [
       ServerInfoResolver,
       TenantResolver,
+      HomepageResolver,
       CatalogResolver,
       PractitionerResolver,
       PatientResolver,
@@ -30,6 +35,9 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       MigrationRunResolver,
       ClusterSchemaResolver,
       MigrationRunItemResolver,
+      AuthResolver,
+      MemberResolver,
+      AuditResolver,
     ],
     validate: false,
   });

@@ -12,12 +12,15 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
+import { impersonationAuditPlugin } from './auth/impersonation-audit-plugin.js';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
 import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
-import { ErrorCode, makeFormatError } from './errors/index.js';
+import { ErrorCode, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
+import { storableInputPlugin } from './input/storable-input.plugin.js';
+import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
 export type MakeServerOptions = {
@@ -27,6 +30,8 @@ export type MakeServerOptions = {
   context: ContextDependencies;
   /** Answers /health/ready. */
   readiness: () => Promise<Readiness>;
+  /** Answers GET / (tenant homepages, the central page). */
+  homepage: HomepageDependencies;
 };
 
 export type TenantgraphServer = {
@@ -41,7 +46,7 @@ export type TenantgraphServer = {
 const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage }: MakeServerOptions): Promise<TenantgraphServer> {
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
   const apollo = new ApolloServer<RequestContext>({
@@ -51,6 +56,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    // No "Did you mean ...?" in errors when introspection is off: suggestions would leak the schema.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     formatError: makeFormatError(logger, currentRequestId),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
@@ -58,6 +65,9 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
+      retryableErrorsPlugin(),
+      storableInputPlugin(),
+      impersonationAuditPlugin,
     ],
     logger,
   });
@@ -75,6 +85,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       } else if (url.pathname === '/health/ready' && isRead(req)) {
         const readiness = await checkReadiness();
         sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+      } else if (url.pathname === '/' && isRead(req)) {
+        await serveHomepage(homepage, req, res);
       } else {
         sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
       }
@@ -133,7 +145,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers });
+            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, remoteAddress: req.socket.remoteAddress });
             state.context = entered;
             return entered;
           },

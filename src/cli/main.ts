@@ -6,6 +6,8 @@
 import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
+import { registerAccountsCommand } from './accounts.command.js';
+import { registerImpersonateCommand } from './impersonate.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerClustersCommands } from './clusters.command.js';
@@ -31,5 +33,7 @@ registerTenantsMigrateCommands(program);
 registerClustersCommands(program);
 registerTenantsSeedCommand(program);
 registerBackupCommands(program);
+registerAccountsCommand(program);
+registerImpersonateCommand(program);
 
 await program.parseAsync(process.argv);

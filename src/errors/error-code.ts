@@ -17,7 +17,12 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** A write into a year whose cluster schema does not exist yet; `generateClusterSchemas` makes it. */
   CLUSTER_NOT_READY = 'CLUSTER_NOT_READY',
+  /** Too many attempts (e.g. failed sign-ins): wait `Retry-After` seconds. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
+  TWO_FACTOR_REQUIRED = 'TWO_FACTOR_REQUIRED',
   DATABASE_BUSY = 'DATABASE_BUSY',
+  DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
@@ -37,7 +42,10 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.CLUSTER_NOT_READY]: 409,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.TWO_FACTOR_REQUIRED]: 401,
   [ErrorCode.DATABASE_BUSY]: 503,
+  [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 };
@@ -47,3 +55,6 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
  * time. Prisma wraps that error but keeps its message, so formatError recognises it by this.
  */
 export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';
+
+/** Seconds a client is told to wait (`Retry-After`) when PostgreSQL cannot be reached. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;

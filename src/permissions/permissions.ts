@@ -6,19 +6,28 @@ import { allow, and, deny, or, shield } from 'graphql-shield';
 import { AppError, ErrorCode } from '../errors/index.js';
 import {
   hasAbility,
+  hasAnyRole,
   isAncestorAdmin,
+  isImpersonating,
+  isSignedInPerson,
   isAuthenticated,
   isScopeAdmin,
   isScopeMember,
   isSystemAdmin,
   isTenantWritable,
   moduleEnabled,
+  scopeDetailsVisible,
+  tenantDetailsVisible,
 } from './rules.js';
 
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
+/** Members and the audit log: system admins, and admins (the services narrow to their subtree). */
+const isAdministrator = and(isAuthenticated, hasAnyRole('system_admin,admin'));
+/** Signed-in people acting for themselves (no API token, no impersonation). */
+const isPerson = and(isAuthenticated, isSignedInPerson);
 
 export const ruleTree = {
   Query: {
@@ -37,21 +46,46 @@ export const ruleTree = {
     patient: and(canAccessScope, hasAbility('patients:read')),
     visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
+    accessCatalogue: allow,
+    members: isAdministrator,
+    auditLogs: isAdministrator,
+    apiTokens: isPerson,
   },
   Mutation: {
+    // The service narrows to the caller's subtree (NOT_FOUND outside it).
+    setTenantHomepage: and(isAuthenticated, or(isSystemAdmin, isScopeAdmin)),
     createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
     migrateTenants: and(isAuthenticated, isSystemAdmin),
     generateClusterSchemas: isAuthenticated,
+    // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
+    login: allow,
+    verifyTwoFactor: allow,
+    refreshToken: allow,
+    logout: allow,
+    enrolTwoFactor: allow,
+    // A CLI-issued code is redeemed without a bearer; an account's code only by that account (checked in the service).
+    redeemImpersonation: allow,
+    confirmTwoFactor: isPerson,
+    switchTenant: isPerson,
+    impersonate: and(isPerson, hasAnyRole('system_admin,admin')),
+    endImpersonation: and(isAuthenticated, isImpersonating),
+    createApiToken: isPerson,
+    revokeApiToken: isPerson,
+    inviteMember: isAdministrator,
+    updateMember: isAdministrator,
+    removeMember: isAdministrator,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
   ServerInfo: allow,
   Me: allow,
-  CurrentTenant: allow,
-  Tenant: allow,
+  // Anonymous callers (a login page) see the slug, name and status of the host's tenant, no more.
+  CurrentTenant: { '*': allow, app: scopeDetailsVisible, group: scopeDetailsVisible },
+  Tenant: { '*': tenantDetailsVisible, slug: allow, name: allow, status: allow },
+  TenantHomepage: allow,
   TenantDomain: allow,
   TenantConnection: allow,
   TenantEdge: allow,
@@ -67,6 +101,16 @@ export const ruleTree = {
   Visit: allow,
   Invoice: allow,
   InvoiceLine: allow,
+  AuthPayload: allow,
+  ImpersonationCode: allow,
+  TwoFactorEnrolment: allow,
+  AccessCatalogue: allow,
+  ApiToken: allow,
+  CreatedApiToken: allow,
+  Member: allow,
+  AuditLogEntry: allow,
+  AuditLogEdge: allow,
+  AuditLogConnection: allow,
 };
 
 export const permissions = shield(ruleTree, {

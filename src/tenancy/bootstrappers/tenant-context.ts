@@ -12,7 +12,8 @@ import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { type ClusterSchemaService } from '../clusters/cluster-service.js';
 import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type ClusterModule } from '../model.js';
-import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
+import { type AuthServices } from '../../auth/auth-services.js';
+import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
 
@@ -32,6 +33,8 @@ export type ScopeServices = {
   fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
   /** Cluster schema generation and state (generateClusterSchemas, clusterSchemas; admins, checked in the resolver). */
   clusterSchemas: Pick<ClusterSchemaService, 'isWithin' | 'generate' | 'list'>;
+  /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
+  auth: AuthServices;
 };
 
 /** One handle per tenant-scoped resource. */
@@ -49,6 +52,8 @@ export interface TenantContext extends TenantHandles {
   readonly id: string;
   readonly scope: IdentifiedScope;
   readonly principal: Principal;
+  /** Request id, client IP and user agent, as the audit log and the sign-in throttle record them. */
+  readonly client: ClientInfo;
   readonly services: ScopeServices;
   /** Per-scope DataLoaders by name; they die with the scope, so their caches never cross tenants. */
   readonly loaders: Map<string, DataLoader<unknown, unknown>>;
@@ -79,6 +84,10 @@ export class EnteredScope implements TenantContext {
 
   get principal(): Principal {
     return this.info.principal;
+  }
+
+  get client(): ClientInfo {
+    return this.info.client ?? { requestId: this.info.id, ip: null, userAgent: null };
   }
 
   get db(): TenantDatabases {

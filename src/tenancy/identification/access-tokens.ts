@@ -1,7 +1,8 @@
 /**
- * JWT access tokens: HS256 under one shared secret, with a key id, issuer, audience and expiry.
- * Only HS256 is accepted; `alg: none`, other algorithms, a wrong `kid`, `iss` or `aud`, a bad
- * signature and an expired token are all UNAUTHENTICATED.
+ * JWT access tokens: HS256 under a key ring (the newest key signs, every key verifies, chosen by
+ * `kid`), with issuer, audience and expiry. Only HS256 is accepted; `alg: none`, other
+ * algorithms, an unknown `kid`, a wrong `iss` or `aud`, a bad signature and an expired token are
+ * all UNAUTHENTICATED.
  */
 import { LRUCache } from 'lru-cache';
 import { randomUUID, webcrypto } from 'node:crypto';
@@ -16,13 +17,22 @@ const ALGORITHM = 'HS256';
 
 /** What signs and checks access tokens. Build with `loadAccessTokenKeys` (or `makeAccessTokenKeys`). */
 export type AccessTokenKeys = Readonly<{
+  /** The signing key and its id (the newest of the ring). */
   key: webcrypto.CryptoKey;
   keyId: string;
+  /** Every key that verifies, by kid (the signing key included). */
+  verifyKeys: ReadonlyMap<string, webcrypto.CryptoKey>;
   issuer: string;
   audience: string;
   /** Lifetime of minted tokens unless a mint says otherwise. Default ACCESS_TOKEN_TTL_SECONDS = 3600. */
   ttlSeconds: number;
+  /** Longest lifetime (exp - iat) accepted or minted. Default ACCESS_TOKEN_MAX_TTL_SECONDS = 86400. */
+  maxTtlSeconds: number;
 }>;
+
+/** How far in the future `iat` may be (clock skew between the minting and the verifying host). */
+export const MAX_IAT_SKEW_SECONDS = 60;
+const DEFAULT_MAX_TTL_SECONDS = 86_400;
 
 export type AccessTokenClaims = {
   /** Account id; becomes `sub`. */
@@ -38,16 +48,32 @@ export type AccessTokenClaims = {
 /** Imports the HMAC key once, so signing and verifying do not re-import it per request. */
 export async function makeAccessTokenKeys(
   secret: string | Uint8Array,
-  settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'>,
+  settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & { accessTokenMaxTtlSeconds?: number },
 ): Promise<AccessTokenKeys> {
-  const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  const key = await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return makeAccessTokenKeyRing([{ kid: settings.keyId, secret }], settings);
+}
+
+/** A key ring, newest first: the first key signs, all verify. */
+export async function makeAccessTokenKeyRing(
+  ring: readonly { kid: string; secret: string | Uint8Array }[],
+  settings: Pick<Config['jwt'], 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & { accessTokenMaxTtlSeconds?: number },
+): Promise<AccessTokenKeys> {
+  if (ring.length === 0) throw new Error('makeAccessTokenKeyRing: at least one key is required');
+  const verifyKeys = new Map<string, webcrypto.CryptoKey>();
+  for (const { kid, secret } of ring) {
+    if (verifyKeys.has(kid)) continue;
+    const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+    verifyKeys.set(kid, await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']));
+  }
+  const keyId = ring[0]!.kid;
   return Object.freeze({
-    key,
-    keyId: settings.keyId,
+    key: verifyKeys.get(keyId)!,
+    keyId,
+    verifyKeys,
     issuer: settings.issuer,
     audience: settings.audience,
     ttlSeconds: settings.accessTokenTtlSeconds,
+    maxTtlSeconds: settings.accessTokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS,
   });
 }
 
@@ -66,6 +92,7 @@ export async function mintAccessToken(
   const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const ttl = options.ttlSeconds ?? keys.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('mintAccessToken: ttlSeconds must be a positive whole number');
+  if (ttl > keys.maxTtlSeconds) throw new Error(`mintAccessToken: ttlSeconds may be at most ${keys.maxTtlSeconds} (ACCESS_TOKEN_MAX_TTL_SECONDS)`);
   const payload: Record<string, unknown> = { roles: [...(claims.roles ?? [])], abilities: [...(claims.abilities ?? [])] };
   if (claims.tenantId) payload.tid = claims.tenantId;
   if (claims.impersonatorId) payload.act = { sub: claims.impersonatorId };
@@ -131,7 +158,8 @@ async function verifyWithExpiry(
 ): Promise<{ principal: UserPrincipal; expiresAt: number }> {
   let payload: unknown;
   try {
-    const verified = await jwtVerify(token, keys.key, {
+    // The key id picks the ring's key; a token from a key no longer in the ring (or another installation) is refused.
+    const verified = await jwtVerify(token, (header) => keys.verifyKeys.get(header.kid ?? '') ?? Promise.reject(invalidToken()), {
       algorithms: [ALGORITHM],
       issuer: keys.issuer,
       audience: keys.audience,
@@ -139,8 +167,7 @@ async function verifyWithExpiry(
       clockTolerance: options.clockToleranceSeconds ?? 5,
       ...(options.now ? { currentDate: options.now } : {}),
     });
-    // The key id names the secret; a token from another key (rotated out, another installation) is refused.
-    if (verified.protectedHeader.kid !== keys.keyId) throw invalidToken();
+    assertSaneLifetime(keys, verified.payload, options.now);
     payload = verified.payload;
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -157,6 +184,19 @@ async function verifyWithExpiry(
     impersonatorId: claims.data.act?.sub ?? null,
   });
   return { principal, expiresAt: (payload as { exp: number }).exp };
+}
+
+/**
+ * jose checks `exp` and `nbf` but not `iat` on its own: a token "issued" in the future, or one
+ * living longer than any this server mints (a leaked signing key's forgery, a misconfigured
+ * issuer), is refused. Both checks are on the token alone, so a cached success stays valid.
+ */
+function assertSaneLifetime(keys: AccessTokenKeys, payload: { iat?: unknown; exp?: unknown }, now: Date | undefined): void {
+  const { iat, exp } = payload;
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw invalidToken();
+  const nowSeconds = Math.floor((now ?? new Date()).getTime() / 1000);
+  if (iat > nowSeconds + MAX_IAT_SKEW_SECONDS) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Access token is issued in the future');
+  if (exp - iat > keys.maxTtlSeconds) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Access token lives longer than this server accepts');
 }
 
 function invalidToken(cause?: unknown): AppError {
