@@ -21,6 +21,7 @@ import { centralMigrationTarget } from '../src/tenancy/migration-targets.js';
 import { migrate } from '../src/tenancy/migrator/index.js';
 import { provisionTenant } from '../src/tenancy/provisioning/provision-tenant.js';
 import { createTenancy } from '../src/tenancy/tenancy.js';
+import { openTenancyEvents } from '../src/tenancy/events/index.js';
 import { projectRoot } from '../src/paths.js';
 
 const args = process.argv.slice(2);
@@ -57,7 +58,8 @@ if (!existsSync(migrationsDir)) {
   const logger = makeLogger('warn', 'bench');
   const central = await openCentralDatabase(config, logger);
   await migrate(central.pool, await centralMigrationTarget(migrationsDir));
-  const tenancy = await createTenancy({ config, logger, central, redis: undefined });
+  const events = await openTenancyEvents({ redis: undefined, logger });
+  const tenancy = await createTenancy({ config, logger, central, redis: undefined, events });
   try {
     const ensure = async (level: 'APP' | 'CENTRAL_TENANT', key: string, parentId?: string) => {
       const found = await central.pool.query<{ id: string }>('SELECT id FROM tenants WHERE key = $1 AND level = $2', [key, level]);
@@ -78,6 +80,7 @@ if (!existsSync(migrationsDir)) {
     }
   } finally {
     await tenancy.close();
+    await events.close();
     await central.close();
   }
 }

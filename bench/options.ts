@@ -7,8 +7,8 @@ import path from 'node:path';
 
 export type Mode = 'quick' | 'full';
 
-export type ScenarioName = 'hot' | 'churn-schema' | 'churn-database' | 'registry-churn';
-export const SCENARIOS: readonly ScenarioName[] = ['hot', 'churn-schema', 'churn-database', 'registry-churn'];
+export type ScenarioName = 'hot' | 'churn-schema' | 'churn-database' | 'registry-churn' | 'abuse';
+export const SCENARIOS: readonly ScenarioName[] = ['hot', 'churn-schema', 'churn-database', 'registry-churn', 'abuse'];
 
 export type BenchOptions = {
   mode: Mode;
@@ -97,7 +97,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--fresh] [--no-build] [--only 
   --quick          short runs, fewer tenants (200 SCHEMA, 60 DATABASE); under 3 minutes
   --fresh          drop the bench databases (tg_bench, tg_bench_tenants, bench_*) and provision again
   --no-build       skip \`npm run build\` (dist/ must be current)
-  --only LIST      comma-separated: hot, churn-schema, churn-database, registry-churn
+  --only LIST      comma-separated: hot, churn-schema, churn-database, registry-churn, abuse
   --profile DIR    write a V8 CPU profile of each server under test into DIR (read the profiles
                    with \`npx tsx bench/profile-summary.ts DIR/*.cpuprofile\`; the figures of such a run
                    are slowed by the profiler)

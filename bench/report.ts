@@ -8,7 +8,7 @@ import { type CpuShares } from './cpu-accounting.js';
 import { type LoadResult } from './load.js';
 import { type MachineInfo } from './machine.js';
 import { type BenchOptions, type ScenarioName } from './options.js';
-import { describeRegistry, type ChurnResult, type HotResult } from './scenarios.js';
+import { describeRegistry, type AbuseResult, type ChurnResult, type HotResult } from './scenarios.js';
 import { fmt, ratio } from './util.js';
 
 export type ReportInput = {
@@ -21,6 +21,7 @@ export type ReportInput = {
   churnSchema: ChurnResult | undefined;
   churnDatabase: ChurnResult | undefined;
   registryChurn: ChurnResult | undefined;
+  abuse?: AbuseResult | undefined;
 };
 
 type Goal = { name: string; target: string; measured: string; met: boolean | undefined };
@@ -160,7 +161,9 @@ export function renderReport(input: ReportInput): string {
     push(...observations(input), '');
   }
 
-  const skipped = (['hot', 'churn-schema', 'churn-database', 'registry-churn'] as ScenarioName[]).filter((s) => !options.scenarios.includes(s));
+  if (input.abuse) push(...abuseSection(input.abuse, options.sizes.durationS), '');
+
+  const skipped = (['hot', 'churn-schema', 'churn-database', 'registry-churn', 'abuse'] as ScenarioName[]).filter((s) => !options.scenarios.includes(s));
   push(
     '## Machine',
     '',
@@ -239,7 +242,47 @@ function computeGoals(input: ReportInput): Goal[] {
     const peak = Math.max(c.measured.window.peakRegistryConnections, c.cold.window.peakRegistryConnections);
     goals.push({ name: `${c.label}: peak connections`, target: `≤ ${limit}`, measured: String(peak), met: peak <= limit });
   }
+  if (input.abuse) {
+    const { idle, underAbuse } = input.abuse;
+    const p99 = ratio(underAbuse.latencyMs.p99, idle.latencyMs.p99);
+    goals.push({
+      name: 'Another tenant\'s p99 while a client replays the abuses, / idle',
+      target: '≤ 2×',
+      measured: `${fmt.ratio(p99)} (${fmt.ms(underAbuse.latencyMs.p99)} vs ${fmt.ms(idle.latencyMs.p99)} ms)`,
+      met: p99 <= 2 && underAbuse.failed === 0,
+    });
+  }
   return goals;
+}
+
+/** Section 4: issue 7's abuses in a loop next to another tenant's requests. */
+export function abuseSection(abuse: AbuseResult, durationS: number): string[] {
+  const { idle, underAbuse } = abuse;
+  const row = (name: string, l: LoadResult) =>
+    `| ${name} | ${fmt.int(l.okRps)} | ${fmt.ms(l.latencyMs.p50)} | ${fmt.ms(l.latencyMs.p90)} | ${fmt.ms(l.latencyMs.p99)} | ${fmt.ms(l.latencyMs.max)} | ${failures(l)} |`;
+  return [
+    '## 4. Abuse next to another tenant',
+    '',
+    `One tenantgraph process. The victim: the hot clinic's \`patients(first: 20)\`, ${abuse.connections} connections. The abuser: a separate process ` +
+      `(\`bench/abuse-client.ts\`, at the lowest CPU priority: a real abuser spends its own CPU), ${abuse.abuserWorkers} requests at a time in a loop, an admin of another tenant replaying issue 7's table (plus anonymous and forged-token ` +
+      `rows). ${abuse.rounds} round(s) of ${durationS} s idle and ${durationS} s under abuse, alternating which comes first; default limits.`,
+    '',
+    '| victim | ok req/s | p50 ms | p90 ms | p99 ms | max ms | failed |',
+    '|---|---|---|---|---|---|---|',
+    row('idle', idle),
+    row('under abuse', underAbuse),
+    '',
+    `p99 under abuse / idle: **${fmt.ratio(ratio(underAbuse.latencyMs.p99, idle.latencyMs.p99))}**.`,
+    '',
+    '| abuse | requests | answers | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|---|---|',
+    ...abuse.abuse.map(
+      (a) =>
+        `| ${a.name} | ${fmt.int(a.requests)} | ${Object.entries(a.codes)
+          .map(([code, n]) => `${fmt.int(n)}× ${code}`)
+          .join(', ')} | ${fmt.ms(a.p50Ms)} | ${fmt.ms(a.p99Ms)} | ${fmt.ms(a.maxMs)} |`,
+    ),
+  ];
 }
 
 /** Sentences computed from the numbers: where the time and memory go. */

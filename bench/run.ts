@@ -18,7 +18,7 @@ import { describeMachine } from './machine.js';
 import { parseOptions, UsageError, type BenchOptions } from './options.js';
 import { renderReport, type ReportInput } from './report.js';
 import { PgActivitySampler } from './samplers.js';
-import { churn, hotTenant, type ChurnResult, type HotResult, type ScenarioContext } from './scenarios.js';
+import { abuse, churn, hotTenant, type AbuseResult, type ChurnResult, type HotResult, type ScenarioContext } from './scenarios.js';
 import { DEFAULT_REGISTRY } from './servers.js';
 import { makeTokenMinter } from './tokens.js';
 import { log } from './util.js';
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
   let churnSchema: ChurnResult | undefined;
   let churnDatabase: ChurnResult | undefined;
   let registryChurn: ChurnResult | undefined;
+  let abuseResult: AbuseResult | undefined;
   try {
     const ctx: ScenarioContext = { bench, root, sizes, sampler, tokens: await makeTokenMinter(bench), fixtures, progress: (line) => log(line), profileDir: options.profileDir };
     const attempt = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
         registry: { ...DEFAULT_REGISTRY, DB_MAX_CONNECTIONS: '20' },
       }),
     );
+    abuseResult = await attempt('abuse', () => abuse(ctx));
   } finally {
     await sampler.close();
   }
@@ -130,6 +132,7 @@ async function main(): Promise<number> {
     churnSchema,
     churnDatabase,
     registryChurn,
+    abuse: abuseResult,
   };
   let markdown = renderReport(input);
   if (failures.length > 0) markdown += `\n## Scenarios that failed\n\n${failures.map((f) => `- ${f}`).join('\n')}\n`;

@@ -3,8 +3,11 @@
  * checks that they answer correctly, loads them with autocannon from this process while the
  * samplers watch PostgreSQL and the server's memory, and stops them.
  */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { CPU_CATEGORIES, type CpuShares } from './cpu-accounting.js';
-import { type BenchEnvironment } from './environment.js';
+import { baseProcessEnv, type BenchEnvironment } from './environment.js';
 import { type BenchTenant, type Fixtures } from './fixtures.js';
 import { mergeResults, PATIENTS_BODY, runLoad, type LoadResult } from './load.js';
 import { type RunSizes } from './options.js';
@@ -238,4 +241,112 @@ async function patientIds(url: string, headers: Record<string, string>, label: s
     throw new Error(`${label}: expected a page of patients, got ${response.status} ${text.slice(0, 500)}`);
   }
   return edges.map((edge) => edge.node.id);
+}
+
+// ---- abuse: one client replays issue 7's abuses while another tenant is measured ----
+
+export type AbuseSummary = { name: string; requests: number; codes: Record<string, number>; p50Ms: number; p99Ms: number; maxMs: number };
+
+export type AbuseResult = {
+  /** The victim tenant's `patients(first: 20)`, no abuser running. */
+  idle: LoadResult;
+  /** The same, while the abuser runs. */
+  underAbuse: LoadResult;
+  abuse: AbuseSummary[];
+  connections: number;
+  abuserWorkers: number;
+  rounds: number;
+};
+
+/** Concurrent abusive requests: as many as the machine has cores, and at least 2. */
+const ABUSER_WORKERS = 4;
+
+export async function abuse(ctx: ScenarioContext): Promise<AbuseResult> {
+  const { sizes, progress } = ctx;
+  const abuser = ctx.fixtures.schemaTenants[0];
+  if (!abuser) throw new Error('abuse: needs a SCHEMA tenant for the abusing client');
+  const [victimHeaders, abuserHeaders] = await ctx.tokens.headersFor([ctx.fixtures.hot, abuser]);
+  const headerSets = [victimHeaders!];
+  // A latency comparison, not a throughput one: fewer connections than the hot scenario, so the
+  // idle server has headroom and the p99 shows what the abuser takes from the victim.
+  const connections = Math.max(4, Math.round(sizes.connections / 4));
+  progress(`abuse: starting tenantgraph; victim ${connections} connections, abuser ${ABUSER_WORKERS} workers`);
+  const server = await startTenantgraph(ctx.bench, ctx.root, DEFAULT_REGISTRY, ctx.profileDir);
+  const idle: Measured[] = [];
+  const underAbuse: Measured[] = [];
+  const summaries: AbuseSummary[][] = [];
+  try {
+    await patientIds(server.url, victimHeaders!, 'abuse victim');
+    await runLoad({ label: 'abuse warm-up', url: server.url, headerSets, spread: 'random', connections, durationS: sizes.warmupS });
+    const rounds = sizes.hotRounds;
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which comes first, so drift over time does not always favour one side.
+      for (const phase of round % 2 === 0 ? (['idle', 'abuse'] as const) : (['abuse', 'idle'] as const)) {
+        const label = `abuse/${phase === 'idle' ? 'idle' : 'under abuse'} r${round + 1}`;
+        if (phase === 'idle') {
+          idle.push(await measure(ctx, server, { label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS, connections }));
+          continue;
+        }
+        const client = startAbuser(ctx.root, server.url, abuserHeaders!.authorization!);
+        await client.ready;
+        await sleep(1000); // its loop is under way before measuring
+        underAbuse.push(await measure(ctx, server, { label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS, connections }));
+        summaries.push(await client.stop());
+      }
+    }
+    const abuseSummary = summaries[0]!.map((first, i) => {
+      const all = summaries.map((s) => s[i]!);
+      const codes: Record<string, number> = {};
+      for (const s of all) for (const [code, n] of Object.entries(s.codes)) codes[code] = (codes[code] ?? 0) + n;
+      return {
+        name: first.name,
+        requests: all.reduce((sum, s) => sum + s.requests, 0),
+        codes,
+        p50Ms: Math.max(...all.map((s) => s.p50Ms)),
+        p99Ms: Math.max(...all.map((s) => s.p99Ms)),
+        maxMs: Math.max(...all.map((s) => s.maxMs)),
+      };
+    });
+    for (const s of abuseSummary) progress(`  ${s.name}: ${s.requests} requests, ${Object.entries(s.codes).map(([c, n]) => `${n}× ${c}`).join(', ')}, p99 ${s.p99Ms.toFixed(1)} ms`);
+    return {
+      idle: mergeResults('abuse/idle', idle.map((m) => m.load)),
+      underAbuse: mergeResults('abuse/under abuse', underAbuse.map((m) => m.load)),
+      abuse: abuseSummary,
+      connections,
+      abuserWorkers: ABUSER_WORKERS,
+      rounds,
+    };
+  } finally {
+    await server.stop();
+    await sleep(500);
+  }
+}
+
+function startAbuser(root: string, url: string, authorization: string): { ready: Promise<void>; stop(): Promise<AbuseSummary[]> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'abuse-client.ts')], {
+    cwd: root,
+    env: { ...baseProcessEnv(), ABUSE_URL: url, ABUSE_AUTHORIZATION: authorization, ABUSE_WORKERS: String(ABUSER_WORKERS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Lowest CPU priority: a real abuser spends its own machine's CPU, not the server's. On one
+  // shared box the abusing client would otherwise compete with the server and the load generator.
+  if (child.pid !== undefined) os.setPriority(child.pid, 19);
+  let output = '';
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.startsWith('ready\n')) onReady();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    ready: Promise.race([ready, exited.then(() => Promise.reject(new Error('abuse: the abusing client exited before it started')))]),
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      const line = output.trim().split('\n').pop();
+      if (!line) throw new Error('abuse: the abusing client printed no summary');
+      return JSON.parse(line) as AbuseSummary[];
+    },
+  };
 }

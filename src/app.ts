@@ -4,11 +4,14 @@
  */
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
+import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+import { makeRateLimits, rateLimitNamespace } from './infra/rate-limits.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
+import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { identifyRequest, makeIdentifiers } from './tenancy/identification/identify-request.js';
 import { normalizeHost } from './context/create-context.js';
 
@@ -18,9 +21,11 @@ export type RunningApp = {
   /** Shortcuts into the runtime. */
   central: Runtime['central'];
   tenancy: Runtime['tenancy'];
+  cache: Runtime['cache'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: Runtime['tokens'];
   auth: Runtime['auth'];
+  jobs: Runtime['jobs'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -31,10 +36,13 @@ export type StartOptions = {
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
   auth?: RuntimeOptions['auth'];
+  /** Job definitions to register and run. Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const runtime = await openRuntime(config, logger, { auth: options.auth });
+  // WORKER (default on): `npm start` runs the job worker in the same process.
+  const runtime = await openRuntime(config, logger, { auth: options.auth, worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}) });
   try {
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(runtime.tenancy);
@@ -56,7 +64,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       config,
       logger,
       schema,
-      context: { ...identification, scopes: runtime.scopes, logger },
+      context: { ...identification, scopes: runtime.scopes, logger, rateLimits: makeRateLimits(config.limits.rate, runtime.redis, rateLimitNamespace(config)) },
       readiness: runtime.readiness,
       homepage: {
         central: runtime.central.prisma,
@@ -66,7 +74,18 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, auth: runtime.auth, port, stop: () => runtime.close() };
+    return {
+      runtime,
+      server,
+      central: runtime.central,
+      tenancy: runtime.tenancy,
+      cache: runtime.cache,
+      tokens: runtime.tokens,
+      auth: runtime.auth,
+      jobs: runtime.jobs,
+      port,
+      stop: () => runtime.close(),
+    };
   } catch (error) {
     await runtime.close();
     throw error;

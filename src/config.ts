@@ -86,6 +86,10 @@ const envSchema = z.object({
   STORAGE_DIR: z.string().min(1).default('storage'),
   CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
   MIGRATIONS_DIR: z.string().min(1).optional(),
+  CLUSTER_PREPARE_CRON: z
+    .string()
+    .regex(/^(off|(\S+\s+){4}\S+)$/, 'expected a 5-field cron expression like "0 3 * * *", or off')
+    .default('0 3 * * *'),
   CLUSTER_PREPARE_FROM: z
     .string()
     .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
@@ -128,6 +132,26 @@ const envSchema = z.object({
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
+  // Jobs (src/infra/jobs)
+  WORKER: booleanFromEnv.default(true),
+  WORKER_CONCURRENCY: positiveInt.default(10),
+  WORKER_POLL_INTERVAL_MS: positiveInt.default(1000),
+  // Request limits (docs/security.md)
+  GRAPHQL_MAX_TOKENS: positiveInt.default(5000),
+  GRAPHQL_MAX_DEPTH: positiveInt.default(12),
+  GRAPHQL_MAX_ALIASES: positiveInt.default(30),
+  GRAPHQL_MAX_DIRECTIVES: positiveInt.default(50),
+  GRAPHQL_MAX_FIELDS: positiveInt.default(500),
+  GRAPHQL_MAX_COST: positiveInt.default(50_000),
+  GRAPHQL_ANONYMOUS_MAX_DEPTH: positiveInt.default(8),
+  GRAPHQL_ANONYMOUS_MAX_ALIASES: positiveInt.default(10),
+  GRAPHQL_ANONYMOUS_MAX_COST: positiveInt.default(1000),
+  GRAPHQL_ANONYMOUS_MAX_FIELDS: positiveInt.default(200),
+  GRAPHQL_TIMEOUT_MS: positiveInt.default(10_000),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: positiveInt.default(600),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(120),
+  RATE_LIMIT_PRINCIPAL_PER_MINUTE: positiveInt.default(1200),
+  TRUST_PROXY: z.coerce.number({ message: 'expected the number of proxies in front of the server (0: none)' }).int('expected a whole number').min(0, 'expected 0 or more').max(10, 'expected at most 10').default(0),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -162,6 +186,8 @@ export type Config = Readonly<{
     clusterYearsMin: number;
     /** From this day of each year (UTC) next year's cluster schemas are made. */
     clusterPrepareFrom: Readonly<{ month: number; day: number }>;
+    /** When the yearly cluster step runs (UTC cron), or undefined when off. */
+    clusterPrepareCron: string | undefined;
   }>;
   /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
   migrationsDir: string | undefined;
@@ -189,6 +215,20 @@ export type Config = Readonly<{
     /** Base64 AES-256 key for secrets at rest; unset outside production: `.data/dev-encryption-key`. */
     encryptionKey: string | undefined;
   }>;
+  limits: Readonly<{
+    /** graphql-js `maxTokens`: parsing stops past it. */
+    maxTokens: number;
+    maxDirectives: number;
+    /** Limits of authenticated callers. */
+    user: QueryLimits;
+    /** Tighter limits of anonymous callers. */
+    anonymous: QueryLimits;
+    timeoutMs: number;
+    /** Requests per minute: anonymous per IP, failed authentications per IP, per principal. */
+    rate: Readonly<{ anonymousPerMinute: number; authFailuresPerMinute: number; principalPerMinute: number }>;
+    /** Proxies in front of the server whose X-Forwarded-For entries are trusted (0: use the socket address). */
+    trustProxy: number;
+  }>;
   registry: Readonly<{
     maxClients: number;
     poolMax: number;
@@ -196,7 +236,16 @@ export type Config = Readonly<{
     acquireTimeoutMs: number;
     idleTtlMs: number;
   }>;
+  jobs: Readonly<{
+    /** Run the job worker in this process (`npm start`); `tenantgraph worker` always does. */
+    worker: boolean;
+    concurrency: number;
+    pollIntervalMs: number;
+  }>;
 }>;
+
+/** Per-operation limits checked before execution (src/graphql-limits/). */
+export type QueryLimits = Readonly<{ depth: number; aliases: number; fields: number; cost: number }>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -256,6 +305,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       demoData: e.DEMO_DATA,
       clusterYearsMin: e.CLUSTER_YEARS_MIN,
       clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
+      clusterPrepareCron: e.CLUSTER_PREPARE_CRON === 'off' ? undefined : e.CLUSTER_PREPARE_CRON,
     },
     migrationsDir: e.MIGRATIONS_DIR,
     jwt: {
@@ -274,6 +324,25 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       requireAdmin2fa: e.REQUIRE_ADMIN_2FA ?? isProduction,
       encryptionKey: e.ENCRYPTION_KEY,
     },
+    limits: {
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      user: { depth: e.GRAPHQL_MAX_DEPTH, aliases: e.GRAPHQL_MAX_ALIASES, fields: e.GRAPHQL_MAX_FIELDS, cost: e.GRAPHQL_MAX_COST },
+      anonymous: {
+        // An anonymous limit above the general one would mean nothing: the general one is checked too.
+        depth: Math.min(e.GRAPHQL_ANONYMOUS_MAX_DEPTH, e.GRAPHQL_MAX_DEPTH),
+        aliases: Math.min(e.GRAPHQL_ANONYMOUS_MAX_ALIASES, e.GRAPHQL_MAX_ALIASES),
+        fields: Math.min(e.GRAPHQL_ANONYMOUS_MAX_FIELDS, e.GRAPHQL_MAX_FIELDS),
+        cost: Math.min(e.GRAPHQL_ANONYMOUS_MAX_COST, e.GRAPHQL_MAX_COST),
+      },
+      timeoutMs: e.GRAPHQL_TIMEOUT_MS,
+      rate: {
+        anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+        authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+        principalPerMinute: e.RATE_LIMIT_PRINCIPAL_PER_MINUTE,
+      },
+      trustProxy: e.TRUST_PROXY,
+    },
     registry: {
       maxClients: e.DB_REGISTRY_MAX_CLIENTS,
       poolMax: e.DB_POOL_MAX,
@@ -281,6 +350,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       idleTtlMs: e.DB_IDLE_TTL_MS,
     },
+    jobs: { worker: e.WORKER, concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
   } satisfies Config);
 }
 

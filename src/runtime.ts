@@ -5,8 +5,11 @@
  * job worker are thin shells over it.
  */
 import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
+import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
+import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
 import { openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
+import { openJobQueue, type AnyJobDefinition, type JobQueue } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
@@ -20,15 +23,17 @@ import {
   makeTenantScopes,
   type Readiness,
   type ScopeServices,
-  type TenantCacheSource,
+  type TenantContext,
   type TenantScopes,
 } from './tenancy/bootstrappers/index.js';
+import { findDeletedTenants } from './tenancy/deleted-tenants.js';
+import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
-import { makeClusterSchemaService } from './tenancy/clusters/cluster-service.js';
+import { clusterPrepareNextYearJob, makeClusterSchemaService } from './tenancy/clusters/cluster-service.js';
 import { makeFleetMigrationService } from './tenancy/fleet/fleet-migration-service.js';
 import { version } from './version.js';
 
@@ -40,6 +45,10 @@ export type Runtime = {
   redis: RedisClient | undefined;
   /** Tenancy services with the admin (DDL) pool: for provisioning, migrations, jobs and the CLI only. */
   tenancy: Tenancy;
+  /** Tenancy events: in process, and to every other process over Redis pub/sub. */
+  events: TenancyEvents;
+  /** Per-tenant caches (Redis, else in process). */
+  cache: TenantCacheStore;
   files: TenantFileStore;
   /** The one way into a tenant's context: `enter` for HTTP requests, `runInTenant` for the rest. */
   scopes: TenantScopes;
@@ -48,6 +57,8 @@ export type Runtime = {
   tokens: AccessTokenKeys;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables). */
   auth: AuthServices;
+  /** Durable jobs (src/infra/jobs); the worker runs in this process when opened with `worker: true`. */
+  jobs: JobQueue<TenantContext>;
   readiness(): Promise<Readiness>;
   /** Registers a cleanup that runs before everything opened here is closed (e.g. the HTTP server). */
   onClose(name: string, release: () => Promise<void> | void): void;
@@ -62,6 +73,10 @@ export type RuntimeOptions = {
   announceRedis?: boolean;
   /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
   auth?: Pick<AuthOptions, 'clock' | 'throttleKeyPrefix' | 'maxFailuresPerIp'> | undefined;
+  /** Run the job worker in this process. Default false; the server passes WORKER, `tenantgraph worker` true. */
+  worker?: boolean;
+  /** Job definitions to register (and run, with `worker`). Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -86,21 +101,40 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
     }
 
-    const tenancy = await createTenancy({ config, logger, central, redis });
+    const events = await openTenancyEvents({ redis, logger });
+    releasers.add('tenancy events', () => events.close());
+    const cache = openTenantCacheStore({ redis, events, logger });
+    releasers.add('tenant cache', () => cache.close());
+    const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
     const fleetMigrations = makeFleetMigrationService(tenancy);
     releasers.add('fleet migrations', () => fleetMigrations.close());
-    const clusterSchemas = makeClusterSchemaService(tenancy);
-    releasers.add('cluster schema generation', () => clusterSchemas.close());
+    // Jobs are opened below; the service reaches them only when a request or job runs.
+    const opened: { jobs?: JobQueue<TenantContext> } = {};
+    const clusterSchemas = makeClusterSchemaService(tenancy, () => {
+      if (!opened.jobs) throw new Error('job queue not open yet');
+      return opened.jobs;
+    });
+    // Opened after tenancy, so it is closed before it: draining jobs still have their tenant handles.
+    // Jobs enter their tenant through `scopes`, made below; nothing runs before startWorker.
+    const worker = options.worker ?? false;
+    const jobDefinitions = options.jobs ?? appJobs;
+    const jobs = await openJobQueue<TenantContext>({
+      connectionString: central.url,
+      logger,
+      runInTenant: (tenantId, principal, fn) => scopes.runInTenant(tenantId, principal, fn),
+      runCentral: (principal, fn) => scopes.runCentral(principal, fn),
+      findDeletedTenants: (ids) => findDeletedTenants(central.pool, ids),
+      maintenance: worker,
+    });
+    releasers.add('jobs', () => jobs.close());
+    await jobs.register(jobDefinitions);
+    opened.jobs = jobs;
 
     const files = makeLocalTenantFileStore(config.storageDir);
-    const cache: TenantCacheSource = {
-      forTenant() {
-        throw new Error('tenant cache: not wired yet');
-      },
-    };
-    const readiness = makeReadinessCheck(central.pool, centralTarget);
+    // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
+    const readiness = makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]);
     const tokens = await loadAccessTokenKeys(config);
     const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
     const services: ScopeServices = {
@@ -112,8 +146,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       clusterYearsMin: config.tenancy.clusterYearsMin,
       fleetMigrations,
       clusterSchemas,
+      jobs,
     };
-    const scopes = makeTenantScopes({
+    const scopes: TenantScopes = makeTenantScopes({
       directory: tenancy.directory,
       bootstrappers: {
         db: databaseBootstrapper(tenancy),
@@ -124,6 +159,11 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
+    if (worker) await jobs.startWorker(jobDefinitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
+    // The yearly cluster step, daily: next year's schemas from CLUSTER_PREPARE_FROM on (src/tenancy/clusters/cluster-service.ts).
+    if (worker && config.tenancy.clusterPrepareCron && jobDefinitions.includes(clusterPrepareNextYearJob)) {
+      await jobs.schedule(clusterPrepareNextYearJob, config.tenancy.clusterPrepareCron);
+    }
 
     let closing: Promise<void> | undefined;
     return {
@@ -132,11 +172,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       central,
       redis,
       tenancy,
+      events,
+      cache,
       files,
       scopes,
       services,
       tokens,
       auth,
+      jobs,
       readiness,
       onClose: (name, release) => releasers.add(name, release),
       close: () => (closing ??= releaseAll()),

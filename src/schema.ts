@@ -8,6 +8,7 @@ import { MemberResolver } from './resolvers/account/member.resolver.js';
 import { AuditResolver } from './resolvers/audit/audit.resolver.js';
 import { AuthResolver } from './resolvers/auth/auth.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
+import { JobResolver } from './resolvers/job/job.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { ClusterSchemaResolver } from './resolvers/cluster/cluster-schema.resolver.js';
 import { MigrationRunItemResolver, MigrationRunResolver } from './resolvers/migration/migration-run.resolver.js';
@@ -38,6 +39,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       AuthResolver,
       MemberResolver,
       AuditResolver,
+      JobResolver,
     ],
     validate: false,
   });

@@ -7,18 +7,25 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
 import { impersonationAuditPlugin } from './auth/impersonation-audit-plugin.js';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
+import { abandonRequest } from './context/request-cancellation.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
 import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
-import { ErrorCode, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
+import { ErrorCode, httpStatusOf, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
+import { armorProtection } from './graphql-limits/armor.js';
+import { withLimitErrors } from './graphql-limits/limit-errors.js';
+import { bracketNesting, nestingLimitFor } from './graphql-limits/nesting-guard.js';
+import { operationLimitsPlugin } from './graphql-limits/operation-limits-plugin.js';
+import { queryTooComplex } from './graphql-limits/query-too-complex.js';
+import { InFlightRequests, type Interruption } from './infra/in-flight-requests.js';
 import { type Logger } from './infra/logger.js';
+import { clientIp } from './infra/rate-limits.js';
 import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
@@ -39,7 +46,10 @@ export type TenantgraphServer = {
   apollo: ApolloServer<RequestContext>;
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting, drains in-flight requests, stops Apollo. */
+  /**
+   * Stops accepting, lets in-flight requests finish for up to SHUTDOWN_TIMEOUT_MS, answers the
+   * rest with 503 SHUTTING_DOWN (cancelling their statements), closes the sockets, stops Apollo.
+   */
   close(): Promise<void>;
 };
 
@@ -49,6 +59,11 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage }: MakeServerOptions): Promise<TenantgraphServer> {
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
+  const limits = config.limits;
+  const armor = armorProtection(limits);
+  const nestingLimit = nestingLimitFor(limits.user.depth);
+  const inFlight = new InFlightRequests();
+  let shuttingDown = false;
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.graphql.introspection,
@@ -58,9 +73,15 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     includeStacktraceInErrorResponses: false,
     // No "Did you mean ...?" in errors when introspection is off: suggestions would leak the schema.
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
-    formatError: makeFormatError(logger, currentRequestId),
+    formatError: withLimitErrors(makeFormatError(logger, currentRequestId)),
+    // graphql-js stops parsing at this many tokens: a huge document is refused before validation.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: armor.validationRules,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
+      // Empty with our armor settings; kept so enabling an armor plugin needs no change here.
+      // (armor's types point at Apollo's CommonJS declarations, hence the cast.)
+      ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
+      operationLimitsPlugin(limits),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
@@ -83,8 +104,11 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       } else if (url.pathname === '/health/live' && isRead(req)) {
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
+        if (shuttingDown) return sendJson(res, 503, { status: 'not_ready', reason: 'shutting down' });
         const readiness = await checkReadiness();
-        sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+        // Degraded (Redis down) is still 200: the server serves from the database meanwhile.
+        if (!readiness.ready) sendJson(res, 503, { status: 'not_ready', reason: readiness.reason });
+        else sendJson(res, 200, readiness.degraded === undefined ? { status: 'ready' } : { status: 'degraded', reason: readiness.degraded });
       } else if (url.pathname === '/' && isRead(req)) {
         await serveHomepage(homepage, req, res);
       } else {
@@ -92,34 +116,45 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       }
     } catch (error) {
       logger.error({ err: error, requestId }, 'unhandled error in HTTP handler');
-      if (!res.headersSent) sendGraphQLError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
+      if (!res.headersSent) sendGraphQLError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', { requestId });
       else res.destroy();
     }
   };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    if (shuttingDown) {
+      req.resume();
+      return sendGraphQLError(req, res, 503, ErrorCode.SHUTTING_DOWN, 'The server is shutting down; retry', { requestId }, { 'retry-after': '1', connection: 'close' });
+    }
     const method = req.method?.toUpperCase() ?? 'GET';
     // Refused before Apollo sees them, so no request context (and no database lease) is made.
     if (method !== 'GET' && method !== 'POST') {
       req.resume();
-      return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, requestId, { allow: 'GET, POST' });
+      return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, { requestId }, { allow: 'GET, POST' });
+    }
+    const ip = clientIp(req, limits.trustProxy);
+    // An address known to be over its anonymous limit: refused before its body is read or parsed.
+    const retryAfter = req.headers.authorization === undefined ? contextDeps.rateLimits.anonymousRetryAfter(ip) : undefined;
+    if (retryAfter !== undefined) {
+      req.resume();
+      return sendGraphQLError(req, res, 429, ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfter} s`, { requestId, retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
     }
     let body: unknown;
     if (method === 'POST') {
       const refusal = refusePostContent(req);
       if (refusal) {
         req.resume();
-        return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, requestId, refusal.headers);
+        return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, { requestId }, refusal.headers);
       }
       let raw: string;
       try {
         raw = await readBody(req, config.http.bodyLimitBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, requestId);
+          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, { requestId });
         }
         if (error instanceof BodyNotUtf8Error) {
-          return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', requestId);
+          return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', { requestId });
         }
         if (error instanceof RequestAbortedError) {
           logger.debug({ requestId }, 'client went away before sending the whole request body');
@@ -131,7 +166,16 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         // Empty: Apollo answers "POST body missing" with 400.
         body = raw.length === 0 ? undefined : JSON.parse(raw);
       } catch {
-        return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', requestId);
+        return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', { requestId });
+      }
+    }
+    // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
+    const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
+    if (typeof query === 'string') {
+      const nesting = bracketNesting(query, nestingLimit);
+      if (nesting > nestingLimit) {
+        const refusal = queryTooComplex('nesting', nestingLimit, nesting);
+        return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, { ...refusal.extensions, http: undefined, requestId });
       }
     }
     const headers = new HeaderMap();
@@ -140,21 +184,33 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     }
     const state: ScopeState = { id: requestId, context: undefined };
     let entered: EnteredScope | undefined;
+    const flight = inFlight.start(limits.timeoutMs);
+    const execution = runInScopeState(state, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method, headers, search: url.search, body },
+        context: async () => {
+          entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, clientIp: ip });
+          state.context = entered;
+          return entered;
+        },
+      }),
+    );
+    // The request's handles (database leases first) go back once its execution is over (after
+    // an interruption too: its statements were cancelled, and it ends soon after).
+    const releaseScope = () => entered?.release();
+    void execution.then(releaseScope, releaseScope);
     try {
-      const response = await runInScopeState(state, () =>
-        apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method, headers, search: url.search, body },
-          context: async () => {
-            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, remoteAddress: req.socket.remoteAddress });
-            state.context = entered;
-            return entered;
-          },
-        }),
-      );
-      await writeResponse(res, response);
+      const outcome = await Promise.race([execution, flight.interrupted]);
+      if (isInterruption(outcome)) {
+        abandonRequest(state, logger);
+        logger.warn({ requestId, code: outcome.code }, 'request interrupted before it finished; its statements were cancelled');
+        const retry: Record<string, string> = outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) };
+        sendGraphQLError(req, res, httpStatusOf[outcome.code], outcome.code, outcome.message, { requestId }, retry);
+      } else {
+        await writeResponse(res, outcome);
+      }
     } finally {
-      // The response is complete: the request's handles (database leases first) go back.
-      await entered?.release();
+      flight.done();
     }
   }
 
@@ -181,9 +237,30 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         httpServer.once('listening', onListening);
         httpServer.listen(port, host);
       }),
-    // apollo.stop() runs the drain plugin: stop accepting, wait for in-flight requests, close.
-    close: () => apollo.stop(),
+    close: async () => {
+      if (!shuttingDown) {
+        shuttingDown = true;
+        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeIdleConnections();
+        if (!(await inFlight.waitUntilIdle(config.http.shutdownTimeoutMs))) {
+          logger.warn({ requests: inFlight.size }, 'shutdown: answering requests still running with SHUTTING_DOWN');
+          inFlight.interruptAll({ code: ErrorCode.SHUTTING_DOWN, message: 'The server is shutting down; retry', retryAfterSeconds: 1 });
+          await inFlight.waitUntilIdle(ANSWER_WAIT_MS);
+        }
+        // Every request is answered: close keep-alive sockets rather than wait for clients to.
+        httpServer.closeAllConnections();
+        await closed;
+      }
+      await apollo.stop();
+    },
   };
+}
+
+/** How long shutdown waits for the SHUTTING_DOWN answers to be written. */
+const ANSWER_WAIT_MS = 2_000;
+
+function isInterruption(outcome: HTTPGraphQLResponse | Interruption): outcome is Interruption {
+  return 'code' in outcome;
 }
 
 async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse) {
@@ -245,12 +322,20 @@ const GRAPHQL_RESPONSE_MEDIA_TYPE = 'application/graphql-response+json; charset=
  * client prefers of the two GraphQL over HTTP defines; application/json on a tie, when there is
  * no Accept, or when neither is acceptable (as Apollo does for its errors).
  */
-function sendGraphQLError(req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string, requestId: string, headers: Record<string, string> = {}) {
+function sendGraphQLError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> & { requestId: string },
+  headers: Record<string, string> = {},
+) {
   const accept = req.headers.accept;
   const prefersGraphQLResponse = accept !== undefined && acceptWeight(accept, 'application/graphql-response+json') > acceptWeight(accept, 'application/json');
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.statusCode = status;
   res.setHeader('content-type', prefersGraphQLResponse ? GRAPHQL_RESPONSE_MEDIA_TYPE : JSON_MEDIA_TYPE);
   res.setHeader('cache-control', 'no-store');
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code, requestId } }] }));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }

@@ -45,6 +45,9 @@ export const ERROR_CODES = [
   'DATABASE_UNAVAILABLE',
   'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
+  'QUERY_TOO_COMPLEX',
+  'TIMEOUT',
+  'SHUTTING_DOWN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -16,6 +16,7 @@ import { registerImportSingleDbCommand } from './import-single-db.command.js';
 import { registerTenantsSeedCommand } from './tenants-seed.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
+import { registerWorkerCommand } from './worker.command.js';
 
 const program = new Command()
   .name('tenantgraph')
@@ -37,5 +38,6 @@ registerImportSingleDbCommand(program);
 registerBackupCommands(program);
 registerAccountsCommand(program);
 registerImpersonateCommand(program);
+registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

@@ -57,7 +57,7 @@ function backupDeps(runtime: Runtime): BackupDeps {
     storageDir: runtime.config.storageDir,
     async switchStorage(tenantId, names) {
       await runtime.central.pool.query('UPDATE tenants SET database_name = $2, schema_name = $3, updated_at = now() WHERE id = $1', [tenantId, names.databaseName, names.schemaName]);
-      await runtime.tenancy.tenantChanged(tenantId);
+      await runtime.events.publish({ type: 'TenantUpdated', tenantId });
     },
   };
 }

@@ -6,6 +6,7 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { databaseUnavailable, isDatabaseUnavailable } from '../errors/index.js';
 import { type Logger } from '../infra/logger.js';
+import { type RateLimits } from '../infra/rate-limits.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
 import { type CredentialChecks, type Identification, type IdentificationInput } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
@@ -22,16 +23,18 @@ export type ContextDependencies = {
   credentials?: CredentialChecks;
   /** For the one warning identification logs itself (the rest goes through the scope's logger). */
   logger: Logger;
+  rateLimits: RateLimits;
 };
 
 /** The entered scope of one request; the server releases it when the response is complete. */
 export async function createRequestContext(
   deps: ContextDependencies,
-  request: { requestId: string; headers: IncomingHttpHeaders; remoteAddress?: string | undefined },
+  request: { requestId: string; headers: IncomingHttpHeaders; clientIp: string },
 ): Promise<EnteredScope> {
   let identification: Identification;
   try {
-    identification = await identifyRequest(identificationInput(request.headers), deps);
+    // Rate limits count the request once its principal is known (src/infra/rate-limits.ts).
+    identification = await deps.rateLimits.identify(request.clientIp, () => identifyRequest(identificationInput(request.headers), deps));
   } catch (error) {
     // The tenant directory reads the central database on a cache miss: an outage there is a
     // retryable 503, not an internal error.
@@ -44,7 +47,7 @@ export async function createRequestContext(
     id: request.requestId,
     scope: identification.scope,
     principal: identification.principal,
-    client: { requestId: request.requestId, ip: request.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null },
+    client: { requestId: request.requestId, ip: request.clientIp, userAgent: typeof userAgent === 'string' ? userAgent : null },
   });
 }
 

@@ -17,7 +17,7 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** A write into a year whose cluster schema does not exist yet; `generateClusterSchemas` makes it. */
   CLUSTER_NOT_READY = 'CLUSTER_NOT_READY',
-  /** Too many attempts (e.g. failed sign-ins): wait `Retry-After` seconds. */
+  /** Too many requests or attempts (rate limits, failed sign-ins): wait `Retry-After` seconds. */
   RATE_LIMITED = 'RATE_LIMITED',
   /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
   TWO_FACTOR_REQUIRED = 'TWO_FACTOR_REQUIRED',
@@ -25,6 +25,9 @@ export enum ErrorCode {
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  TIMEOUT = 'TIMEOUT',
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
 }
 
 /** The HTTP status each code answers with when it is the request's only error. */
@@ -48,6 +51,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+  [ErrorCode.QUERY_TOO_COMPLEX]: 400,
+  [ErrorCode.TIMEOUT]: 503,
+  [ErrorCode.SHUTTING_DOWN]: 503,
 };
 
 /**

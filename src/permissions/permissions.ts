@@ -22,6 +22,8 @@ import {
 
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
+/** The landlord's operations (jobs of every tenant): system admins only. */
+const isSystemOperator = and(isAuthenticated, isSystemAdmin);
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
 /** Members and the audit log: system admins, and admins (the services narrow to their subtree). */
@@ -50,6 +52,7 @@ export const ruleTree = {
     members: isAdministrator,
     auditLogs: isAdministrator,
     apiTokens: isPerson,
+    jobs: isSystemOperator,
   },
   Mutation: {
     // The service narrows to the caller's subtree (NOT_FOUND outside it).
@@ -77,6 +80,7 @@ export const ruleTree = {
     inviteMember: isAdministrator,
     updateMember: isAdministrator,
     removeMember: isAdministrator,
+    retryJob: isSystemOperator,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -111,6 +115,9 @@ export const ruleTree = {
   AuditLogEntry: allow,
   AuditLogEdge: allow,
   AuditLogConnection: allow,
+  Job: allow,
+  JobEdge: allow,
+  JobConnection: allow,
 };
 
 export const permissions = shield(ruleTree, {

@@ -33,6 +33,13 @@ export function testEnv(): Record<string, string> {
     ...(inject('redisUrl') ? { REDIS_URL: inject('redisUrl')! } : {}),
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
     DEMO_DATA: 'false',
+    // The daily cluster step would make next year's schemas mid-test after 03:00 UTC; tests drive it themselves.
+    CLUSTER_PREPARE_CRON: 'off',
+    // Test files run in parallel from 127.0.0.1 and share this run's rate-limit counters in Redis:
+    // a test about rate limits sets its own low limits and its own client address.
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000',
+    RATE_LIMIT_PRINCIPAL_PER_MINUTE: '1000000',
     // Everything a test creates on the shared server carries the run id; teardown drops it.
     TENANT_DATABASE_PREFIX: `t_${runId}_`.slice(0, 16),
     TENANTS_SHARED_DATABASE: `tg_shared_${runId}`,

@@ -65,6 +65,11 @@ describe('generateClusterSchemas', () => {
     expect(await app.tenancy.clusterExists(c, 'emr', next)).toBe(false);
 
     expect((await app.gql(RECORD, visit, clinicAdmin)).body.errors).toBeUndefined();
+    // One durable job per clinic and year did the work.
+    for (const clinic of [a, b]) {
+      const page = await app.runtime.jobs.list({ name: 'cluster.generate', tenantId: clinic.id }, 10);
+      expect(page.jobs.map((job) => job.record)).toEqual([expect.objectContaining({ state: 'completed', singletonKey: `${clinic.id}:${next}` })]);
+    }
 
     const again = await app.gql<{ generateClusterSchemas: Row[] }>(GENERATE, { tenantId: hierarchy.groups[0]!.id, year: next }, groupAdmin);
     expect(again.body.data!.generateClusterSchemas.filter((row) => row.year === next).every((row) => row.status === 'READY')).toBe(true);

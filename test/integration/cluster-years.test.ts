@@ -17,7 +17,7 @@ async function clinicIn(timezone: string | null, group: Parameters<typeof makeCl
   const clinic = await makeClinic(app.tenancy, group, 'SCHEMA', { clusterYears: [year], prefix: 'yr' });
   if (timezone) {
     await app.tenancy.central.query('UPDATE tenants SET timezone = $2 WHERE id = $1', [clinic.id, timezone]);
-    await app.tenancy.tenantChanged(clinic.id);
+    await app.tenancy.events.publish({ type: 'TenantUpdated', tenantId: clinic.id });
   }
   const token = await app.token({ subject: 'year-tester', tenantId: clinic.id, roles: ['admin'] });
   const created = await app.gql<{ createPatient: { id: string } }>(

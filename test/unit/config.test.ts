@@ -48,6 +48,12 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ MIGRATE_ON_START: 'maybe' })).toThrow(/MIGRATE_ON_START: expected true or false/);
   });
 
+  it('runs the job worker in the server unless WORKER=false', () => {
+    expect(parseConfig({}).jobs).toEqual({ worker: true, concurrency: 10, pollIntervalMs: 1000 });
+    expect(parseConfig({ WORKER: 'false', WORKER_CONCURRENCY: '3', WORKER_POLL_INTERVAL_MS: '250' }).jobs).toEqual({ worker: false, concurrency: 3, pollIntervalMs: 250 });
+    expect(() => parseConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY: expected a number above 0/);
+  });
+
   it('returns a frozen object', () => {
     const config = parseConfig({});
     expect(Object.isFrozen(config)).toBe(true);

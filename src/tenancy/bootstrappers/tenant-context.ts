@@ -5,6 +5,7 @@
  */
 import type DataLoader from 'dataloader';
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { type JobQueue } from '../../infra/jobs/index.js';
 import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
@@ -17,7 +18,8 @@ import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapp
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** `degraded`: ready, but an optional dependency (Redis) is down; the reason says which. */
+export type Readiness = { ready: true; degraded?: string } | { ready: false; reason: string };
 
 /** Read-only process services a scope may use. Deliberately narrow: no admin (DDL) pool, no registry. */
 export type ScopeServices = {
@@ -32,9 +34,11 @@ export type ScopeServices = {
   /** Fleet migration runs (the migrateTenants mutation and migrationRun query; system admins only, by permissions.ts). */
   fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
   /** Cluster schema generation and state (generateClusterSchemas, clusterSchemas; admins, checked in the resolver). */
-  clusterSchemas: Pick<ClusterSchemaService, 'isWithin' | 'generate' | 'list'>;
+  clusterSchemas: ClusterSchemaService;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
+  /** Durable jobs: enqueue (also in the caller's transaction), and the admin API's list and retry. */
+  jobs: Pick<JobQueue<TenantContext>, 'enqueue' | 'enqueueCentral' | 'list' | 'get' | 'retry'>;
 };
 
 /** One handle per tenant-scoped resource. */

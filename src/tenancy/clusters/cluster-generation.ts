@@ -62,6 +62,7 @@ export async function generateForTenant(tenancy: Tenancy, tenant: FleetTenant, y
     try {
       await ensureClusterSchemas(tenancy, tenant, year, [module]);
       await setStatus(tenancy.central, tenant.id, module, year, 'READY', null);
+      await tenancy.events.publish({ type: 'ClusterSchemaCreated', tenantId: tenant.id, module, year });
       results.push({ module, status: 'READY' });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -72,6 +73,15 @@ export async function generateForTenant(tenancy: Tenancy, tenant: FleetTenant, y
   const failed = results.filter((result) => result.status === 'FAILED');
   if (failed.length > 0) throw new Error(failed.map((result) => `${result.module}_${year}: ${result.error}`).join('; '));
   return results;
+}
+
+/** The modules of a tenant's year still to make (PENDING or FAILED rows): what a generation job does. */
+export async function pendingModules(central: Pick<pg.Pool, 'query'>, tenantId: string, year: number): Promise<ClusterModule[]> {
+  const { rows } = await central.query<{ module: ClusterModule }>(
+    "SELECT module FROM cluster_schemas WHERE tenant_id = $1 AND year = $2 AND status <> 'READY' ORDER BY module",
+    [tenantId, year],
+  );
+  return rows.map((row) => row.module);
 }
 
 async function setStatus(central: Pick<pg.Pool, 'query'>, tenantId: string, module: ClusterModule, year: number, status: ClusterStatus, error: string | null) {

@@ -59,6 +59,9 @@ export async function migrateTenant(tenancy: Tenancy, tenant: FleetTenant, level
     for (const target of targets) {
       const result = await migrate(pool, target);
       applied.push(...result.applied.map((file) => ({ target: target.label, file: file.name, durationMs: file.durationMs })));
+      if (result.applied.length > 0) {
+        await tenancy.events.publish({ type: 'TenantMigrated', tenantId: tenant.id, target: target.label, applied: result.applied.map((file) => file.name) });
+      }
     }
     return applied;
   });

@@ -8,8 +8,8 @@ import { type ConnectionBudget, type SlotRelease } from './connection-budget.js'
 
 export type BudgetedClientHooks = {
   budget: ConnectionBudget;
-  /** Called for every statement sent (metrics). */
-  onQuery(): void;
+  /** Called before every statement is sent (metrics, request tracking); may throw to refuse it. */
+  onQuery(client: BudgetedClient, statement: unknown): void;
   /** Called once per client when its slot goes back to the budget. */
   onSlotReleased(client: BudgetedClient): void;
 };
@@ -86,7 +86,7 @@ export function makeBudgetedClientClass(hooks: BudgetedClientHooks): BudgetedCli
     this: pg.Client,
     ...args: unknown[]
   ): unknown {
-    hooks.onQuery();
+    hooks.onQuery(this as BudgetedClient, args[0]);
     return baseQuery.apply(this, args);
   };
 

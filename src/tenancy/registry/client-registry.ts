@@ -131,8 +131,9 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
   const budget = new ConnectionBudget({ max: limits.maxConnections, timeoutMs: limits.acquireTimeoutMs, onWait: relieve });
   const RegistryClient = makeBudgetedClientClass({
     budget,
-    onQuery: () => {
+    onQuery: (client, statement) => {
       counters.queries++;
+      options.onStatement?.(client, statement);
     },
     onSlotReleased: (client) => {
       if (client.closingForBudget) closingConnections--;

@@ -76,6 +76,12 @@ export type ClientRegistryOptions<F extends ClientFactories> = {
    *   pressure this mode avoids rebuilding clients (measured 1.5–1.9x faster with Prisma clients).
    */
   pressureRelief?: 'close-pool' | 'close-connection';
+  /**
+   * Called before every statement with the connection it goes to (pg.Client) and the statement
+   * (pg's first query argument: text or config); may throw to refuse the statement. The server
+   * uses it to know which connections a request is using.
+   */
+  onStatement?: (connection: pg.Client, statement: unknown) => void;
   /** Errors of idle connections and of closing clients. Default: ignored (the next query reports the problem). */
   onPoolError?: (error: Error) => void;
 };
