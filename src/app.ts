@@ -26,6 +26,8 @@ export type RunningApp = {
   tokens: Runtime['tokens'];
   auth: Runtime['auth'];
   jobs: Runtime['jobs'];
+  /** Prometheus metrics (/metrics) and the hooks provisioning, migrations and jobs report to. */
+  metrics: Runtime['metrics'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       schema,
       context: { ...identification, scopes: runtime.scopes, logger, rateLimits: makeRateLimits(config.limits.rate, runtime.redis, rateLimitNamespace(config)) },
       readiness: runtime.readiness,
+      metrics: runtime.metrics,
       homepage: {
         central: runtime.central.prisma,
         identifyHost: async (host) =>
@@ -83,6 +86,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       tokens: runtime.tokens,
       auth: runtime.auth,
       jobs: runtime.jobs,
+      metrics: runtime.metrics,
       port,
       stop: () => runtime.close(),
     };

@@ -54,6 +54,26 @@ const hostList = z
   .transform((value) => value.split(',').map((part) => part.trim().toLowerCase()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[a-z0-9.:-]{1,253}$/, 'expected comma-separated host names')));
 
+/** `*`, or comma-separated exact origins (`scheme://host[:port]`, as browsers send them in `Origin`). */
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((origin) => {
+        if (origin === '*') return true;
+        try {
+          const url = new URL(origin);
+          return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
+        } catch {
+          return false;
+        }
+      }, 'expected * or comma-separated origins like https://app.example.com (scheme, host and port only, no path or trailing slash)'),
+    ),
+  );
+
+const nonNegativeInt = z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more');
+
 const storagePrefix = z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'expected lower-case letters, digits and _ (at most 16), starting with a letter');
 
 const envSchema = z.object({
@@ -62,6 +82,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: postgresUrl.optional(),
+  /** Unset: embedded PostgreSQL when DATABASE_URL is unset, except in production (refused there). */
+  EMBEDDED_POSTGRES: booleanFromEnv.optional(),
   EMBEDDED_PG_PORT: port.default(54329),
   EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
   REDIS_URL: redisUrl.optional(),
@@ -70,6 +92,13 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   CENTRAL_DB_POOL_MAX: positiveInt.default(10),
+  CORS_ORIGINS: originList.default([]),
+  // Metrics and thresholds
+  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+  METRICS_TENANT_LABELS: nonNegativeInt.max(1000, 'expected at most 1000').default(0),
+  WARN_ACQUIRE_MS: positiveInt.default(1000),
+  WARN_RSS_MB: positiveInt.default(1536),
+  WARN_POOL_SATURATION: z.coerce.number({ message: 'expected a fraction like 0.9' }).gt(0, 'expected a fraction above 0').max(1, 'expected at most 1').default(0.9),
   // Tenancy
   TENANT_IDENTIFIERS: z
     .string()
@@ -162,6 +191,21 @@ export type Config = Readonly<{
   http: Readonly<{ port: number; host: string; bodyLimitBytes: number; shutdownTimeoutMs: number }>;
   log: Readonly<{ level: Env['LOG_LEVEL'] }>;
   graphql: Readonly<{ introspection: boolean; sandbox: boolean }>;
+  /** GraphiQL at /graphiql, served from node_modules (works offline): on where Sandbox is. */
+  explorer: Readonly<{ graphiql: boolean }>;
+  /** Origins allowed to call /graphql from a browser; `*` (never in production) means any. */
+  cors: Readonly<{ origins: readonly string[] }>;
+  metrics: Readonly<{
+    /** When set, /metrics wants `Authorization: Bearer <token>`. */
+    token: string | undefined;
+    /** Track the N busiest tenants by label (0: no tenant labels at all). */
+    tenantLabels: number;
+    /** Warn (rate-limited) and count when crossed. */
+    warnAcquireMs: number;
+    warnRssBytes: number;
+    /** Fraction of DB_MAX_CONNECTIONS in use. */
+    warnPoolSaturation: number;
+  }>;
   database: Readonly<
     | { kind: 'external'; url: string; centralPoolMax: number }
     | { kind: 'embedded'; port: number; dataDir: string; centralPoolMax: number }
@@ -281,6 +325,18 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       `Invalid configuration: ACCESS_TOKEN_TTL_SECONDS: ${e.ACCESS_TOKEN_TTL_SECONDS} is above ACCESS_TOKEN_MAX_TTL_SECONDS (${e.ACCESS_TOKEN_MAX_TTL_SECONDS}), so every minted token would be refused. Fix ACCESS_TOKEN_TTL_SECONDS or ACCESS_TOKEN_MAX_TTL_SECONDS in the environment or .env.`,
     );
   }
+  if (!e.DATABASE_URL && (e.EMBEDDED_POSTGRES === false || (isProduction && e.EMBEDDED_POSTGRES !== true))) {
+    throw new ConfigError(
+      e.EMBEDDED_POSTGRES === false
+        ? 'Invalid configuration: DATABASE_URL: required when EMBEDDED_POSTGRES=false. Fix DATABASE_URL in the environment or .env (postgres://user:password@host:5432/database).'
+        : 'Invalid configuration: DATABASE_URL: required when NODE_ENV=production (the embedded PostgreSQL keeps its data in a local folder a container loses). Fix DATABASE_URL in the environment or .env, or set EMBEDDED_POSTGRES=true to run it anyway.',
+    );
+  }
+  if (isProduction && e.CORS_ORIGINS.includes('*')) {
+    throw new ConfigError(
+      'Invalid configuration: CORS_ORIGINS: `*` is refused when NODE_ENV=production. Fix CORS_ORIGINS in the environment or .env: list the exact origins, e.g. https://app.example.com,https://admin.example.com.',
+    );
+  }
   const introspection = e.GRAPHQL_INTROSPECTION ?? !isProduction;
   return deepFreeze({
     env: e.NODE_ENV,
@@ -288,6 +344,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     log: { level: e.LOG_LEVEL },
     graphql: { introspection, sandbox: introspection },
+    explorer: { graphiql: introspection && !isProduction },
+    cors: { origins: e.CORS_ORIGINS },
+    metrics: {
+      token: e.METRICS_TOKEN,
+      tenantLabels: e.METRICS_TENANT_LABELS,
+      warnAcquireMs: e.WARN_ACQUIRE_MS,
+      warnRssBytes: e.WARN_RSS_MB * 1024 * 1024,
+      warnPoolSaturation: e.WARN_POOL_SATURATION,
+    },
     database: e.DATABASE_URL
       ? { kind: 'external', url: e.DATABASE_URL, centralPoolMax: e.CENTRAL_DB_POOL_MAX }
       : { kind: 'embedded', port: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_PG_DATA_DIR, centralPoolMax: e.CENTRAL_DB_POOL_MAX },

@@ -17,7 +17,8 @@ async function main() {
     }
     throw error;
   }
-  const logger = makeLogger(config.log.level);
+  // Pretty only for a person at a terminal in development; JSON for everything that collects logs.
+  const logger = makeLogger(config.log.level, 'tenantgraph', { pretty: config.env === 'development' && process.stdout.isTTY === true });
   let app;
   try {
     app = await startApp(config, logger);
@@ -29,7 +30,8 @@ async function main() {
   const shown = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   logger.info(
     { port: app.port },
-    `tenantgraph ${config.graphql.sandbox ? 'serves Apollo Sandbox' : 'listens'} at http://${shown}:${app.port}/graphql`,
+    `tenantgraph ${config.graphql.sandbox ? 'serves Apollo Sandbox' : 'listens'} at http://${shown}:${app.port}/graphql` +
+      (config.explorer.graphiql ? ` (GraphiQL, also offline: http://${shown}:${app.port}/graphiql)` : ''),
   );
 
   let signalled = false;

@@ -14,6 +14,8 @@ import { type Logger } from './infra/logger.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
 import { makeLocalTenantFileStore, type TenantFileStore } from './infra/storage/tenant-files.js';
+import { createMetrics, type AppMetrics } from './observability/metrics.js';
+import { watchThresholds } from './observability/thresholds.js';
 import { makeReadinessCheck } from './readiness.js';
 import {
   cacheBootstrapper,
@@ -57,6 +59,8 @@ export type Runtime = {
   tokens: AccessTokenKeys;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables). */
   auth: AuthServices;
+  /** Prometheus metrics (/metrics) and the hooks provisioning, migrations and jobs report to. */
+  metrics: AppMetrics;
   /** Durable jobs (src/infra/jobs); the worker runs in this process when opened with `worker: true`. */
   jobs: JobQueue<TenantContext>;
   readiness(): Promise<Readiness>;
@@ -116,6 +120,11 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       if (!opened.jobs) throw new Error('job queue not open yet');
       return opened.jobs;
     });
+    const registryMetrics = () => tenancy.registry.metrics();
+    const metrics = createMetrics({ registryMetrics, tenantLabels: config.metrics.tenantLabels });
+    const thresholds = watchThresholds({ logger, metrics, registryMetrics, limits: { ...config.metrics, maxConnections: config.registry.maxConnections } });
+    releasers.add('threshold checks', () => thresholds.stop());
+
     // Opened after tenancy, so it is closed before it: draining jobs still have their tenant handles.
     // Jobs enter their tenant through `scopes`, made below; nothing runs before startWorker.
     const worker = options.worker ?? false;
@@ -141,6 +150,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       version,
       readiness,
       auth,
+      metrics,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
       clusterYearsMin: config.tenancy.clusterYearsMin,
@@ -180,6 +190,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       tokens,
       auth,
       jobs,
+      metrics,
       readiness,
       onClose: (name, release) => releasers.add(name, release),
       close: () => (closing ??= releaseAll()),

@@ -4,10 +4,10 @@
  * We drive Apollo through `executeHTTPGraphQLRequest` ourselves instead of an integration
  * package: one small handler, our own body limit and JSON errors, no framework on the hot path.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type GraphQLRequestListener, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
@@ -16,7 +16,7 @@ import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { abandonRequest } from './context/request-cancellation.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
-import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
+import { currentScopeState, runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
 import { ErrorCode, httpStatusOf, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
 import { armorProtection } from './graphql-limits/armor.js';
 import { withLimitErrors } from './graphql-limits/limit-errors.js';
@@ -28,6 +28,11 @@ import { type Logger } from './infra/logger.js';
 import { clientIp } from './infra/rate-limits.js';
 import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
+import { makeCors } from './http/cors.js';
+import { GRAPHIQL_PATH, makeGraphiqlRoutes } from './http/graphiql.js';
+import { logAccess, type RequestSummary } from './observability/access-log.js';
+import { type AppMetrics, type RequestOutcome } from './observability/metrics.js';
+import { chainTarget } from './tenancy/identification/identification-types.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
 export type MakeServerOptions = {
@@ -39,6 +44,8 @@ export type MakeServerOptions = {
   readiness: () => Promise<Readiness>;
   /** Answers GET / (tenant homepages, the central page). */
   homepage: HomepageDependencies;
+  /** Request metrics and /metrics; without it /metrics answers 404. */
+  metrics?: AppMetrics;
 };
 
 export type TenantgraphServer = {
@@ -54,9 +61,14 @@ export type TenantgraphServer = {
 };
 
 const GRAPHQL_PATH = '/graphql';
+const METRICS_PATH = '/metrics';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage, metrics }: MakeServerOptions): Promise<TenantgraphServer> {
+  const formatError = withLimitErrors(makeFormatError(logger, currentRequestId));
+  const cors = makeCors(config.cors.origins);
+  const graphiql = config.explorer.graphiql ? makeGraphiqlRoutes(GRAPHQL_PATH) : undefined;
+  const routes = [GRAPHQL_PATH, '/health/live', '/health/ready', ...(metrics ? [METRICS_PATH] : []), ...(graphiql ? [GRAPHIQL_PATH] : [])];
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
   const limits = config.limits;
@@ -73,7 +85,12 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     includeStacktraceInErrorResponses: false,
     // No "Did you mean ...?" in errors when introspection is off: suggestions would leak the schema.
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
-    formatError: withLimitErrors(makeFormatError(logger, currentRequestId)),
+    // Every error a client sees passes here: its code is kept for the access log and metrics.
+    formatError: (formatted, error) => {
+      const result = formatError(formatted, error);
+      recordErrorCode(currentScopeState(), result.extensions?.code);
+      return result;
+    },
     // graphql-js stops parsing at this many tokens: a huge document is refused before validation.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: armor.validationRules,
@@ -82,7 +99,10 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       // (armor's types point at Apollo's CommonJS declarations, hence the cast.)
       ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
       operationLimitsPlugin(limits),
-      config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      operationRecorder,
+      config.graphql.sandbox
+        ? withGraphiqlLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }), graphiql !== undefined)
+        : ApolloServerPluginLandingPageDisabled(),
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
@@ -95,12 +115,18 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
   await apollo.start();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
     const requestId = pickRequestId(req);
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const state: ScopeState = { id: requestId, context: undefined };
     try {
       if (url.pathname === GRAPHQL_PATH) {
-        await handleGraphQL(req, res, url, requestId);
+        if (!cors.handle(req, res)) await handleGraphQL(req, res, url, state);
+      } else if (url.pathname === METRICS_PATH && metrics && isRead(req)) {
+        await serveMetrics(req, res, metrics);
+      } else if (graphiql && isRead(req) && url.pathname.startsWith(GRAPHIQL_PATH) && (await graphiql.handle(url.pathname, res, req.method === 'HEAD'))) {
+        // served
       } else if (url.pathname === '/health/live' && isRead(req)) {
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
@@ -112,49 +138,103 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       } else if (url.pathname === '/' && isRead(req)) {
         await serveHomepage(homepage, req, res);
       } else {
-        sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
+        sendJson(res, 404, { error: 'Not found', routes });
       }
     } catch (error) {
       logger.error({ err: error, requestId }, 'unhandled error in HTTP handler');
-      if (!res.headersSent) sendGraphQLError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', { requestId });
+      if (!res.headersSent) sendGraphQLError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', state);
       else res.destroy();
+    } finally {
+      finish(req, res, url.pathname, state, started);
     }
   };
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+  /** Once per request, after the response: the access line and the request metrics. */
+  function finish(req: IncomingMessage, res: ServerResponse, pathname: string, state: ScopeState, started: number) {
+    const isGraphQL = pathname === GRAPHQL_PATH && req.method !== 'OPTIONS';
+    const quiet = !isGraphQL && (pathname.startsWith('/health/') || pathname === METRICS_PATH || pathname.startsWith(`${GRAPHIQL_PATH}/assets/`));
+    if (!metrics && !logger.isLevelEnabled(quiet ? 'debug' : 'info')) return;
+    const durationMs = performance.now() - started;
+    const context = state.context;
+    const target = context && context.scope.level !== 'CENTRAL' ? chainTarget(context.scope) : undefined;
+    const errorCodes = state.errorCodes ?? [];
+    const summary: RequestSummary = {
+      requestId: state.id,
+      method: req.method ?? 'GET',
+      path: pathname,
+      status: res.statusCode,
+      durationMs,
+      aborted: !res.writableEnded,
+      operationName: state.operation?.name,
+      operationType: state.operation?.type,
+      tenantId: target?.id,
+      tenant: target?.slug,
+      tenantLevel: context?.scope.level,
+      principal: context ? (context.principal.kind === 'user' && context.principal.isSystemAdmin ? 'system_admin' : context.principal.kind) : undefined,
+      identifiedBy: state.identifiedBy,
+      errorCodes,
+    };
+    logAccess(logger, summary, quiet);
+    if (metrics && isGraphQL) {
+      metrics.observeRequest({
+        operationType: summary.operationType ?? 'none',
+        level: summary.tenantLevel ?? 'none',
+        outcome: outcomeOf(summary.status, errorCodes),
+        durationSeconds: durationMs / 1000,
+        identifiedBy: summary.identifiedBy ?? 'failed',
+        tenantSlug: summary.tenant,
+        errorCodes,
+      });
+    }
+  }
+
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse, appMetrics: AppMetrics) {
+    if (config.metrics.token !== undefined && !bearerMatches(req.headers.authorization, config.metrics.token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      return sendJson(res, 401, { error: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>' });
+    }
+    const body = await appMetrics.render();
+    res.statusCode = 200;
+    res.setHeader('content-type', appMetrics.contentType);
+    res.setHeader('cache-control', 'no-store');
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, state: ScopeState) {
+    const requestId = state.id;
     if (shuttingDown) {
       req.resume();
-      return sendGraphQLError(req, res, 503, ErrorCode.SHUTTING_DOWN, 'The server is shutting down; retry', { requestId }, { 'retry-after': '1', connection: 'close' });
+      return sendGraphQLError(req, res, 503, ErrorCode.SHUTTING_DOWN, 'The server is shutting down; retry', state, {}, { 'retry-after': '1', connection: 'close' });
     }
     const method = req.method?.toUpperCase() ?? 'GET';
     // Refused before Apollo sees them, so no request context (and no database lease) is made.
     if (method !== 'GET' && method !== 'POST') {
       req.resume();
-      return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, { requestId }, { allow: 'GET, POST' });
+      return sendGraphQLError(req, res, 405, ErrorCode.BAD_REQUEST, `${GRAPHQL_PATH} accepts GET and POST requests only`, state, {}, { allow: 'GET, POST' });
     }
     const ip = clientIp(req, limits.trustProxy);
     // An address known to be over its anonymous limit: refused before its body is read or parsed.
     const retryAfter = req.headers.authorization === undefined ? contextDeps.rateLimits.anonymousRetryAfter(ip) : undefined;
     if (retryAfter !== undefined) {
       req.resume();
-      return sendGraphQLError(req, res, 429, ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfter} s`, { requestId, retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
+      return sendGraphQLError(req, res, 429, ErrorCode.RATE_LIMITED, `Too many requests; retry in ${retryAfter} s`, state, { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
     }
     let body: unknown;
     if (method === 'POST') {
       const refusal = refusePostContent(req);
       if (refusal) {
         req.resume();
-        return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, { requestId }, refusal.headers);
+        return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, state, {}, refusal.headers);
       }
       let raw: string;
       try {
         raw = await readBody(req, config.http.bodyLimitBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, { requestId });
+          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, state);
         }
         if (error instanceof BodyNotUtf8Error) {
-          return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', { requestId });
+          return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', state);
         }
         if (error instanceof RequestAbortedError) {
           logger.debug({ requestId }, 'client went away before sending the whole request body');
@@ -166,7 +246,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         // Empty: Apollo answers "POST body missing" with 400.
         body = raw.length === 0 ? undefined : JSON.parse(raw);
       } catch {
-        return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', { requestId });
+        return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', state);
       }
     }
     // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
@@ -175,21 +255,20 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       const nesting = bracketNesting(query, nestingLimit);
       if (nesting > nestingLimit) {
         const refusal = queryTooComplex('nesting', nestingLimit, nesting);
-        return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, { ...refusal.extensions, http: undefined, requestId });
+        return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, state, { ...refusal.extensions, http: undefined });
       }
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const state: ScopeState = { id: requestId, context: undefined };
     let entered: EnteredScope | undefined;
     const flight = inFlight.start(limits.timeoutMs);
     const execution = runInScopeState(state, () =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
         context: async () => {
-          entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, clientIp: ip });
+          entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, clientIp: ip, state });
           state.context = entered;
           return entered;
         },
@@ -205,7 +284,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         abandonRequest(state, logger);
         logger.warn({ requestId, code: outcome.code }, 'request interrupted before it finished; its statements were cancelled');
         const retry: Record<string, string> = outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) };
-        sendGraphQLError(req, res, httpStatusOf[outcome.code], outcome.code, outcome.message, { requestId }, retry);
+        sendGraphQLError(req, res, httpStatusOf[outcome.code], outcome.code, outcome.message, state, {}, retry);
       } else {
         await writeResponse(res, outcome);
       }
@@ -265,7 +344,11 @@ function isInterruption(outcome: HTTPGraphQLResponse | Interruption): outcome is
 
 async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse) {
   res.statusCode = response.status ?? 200;
-  for (const [key, value] of response.headers) res.setHeader(key, value);
+  for (const [key, value] of response.headers) {
+    // CORS may have set `Vary: Origin` already; Apollo's Vary (Accept) adds to it.
+    const earlier = key === 'vary' ? res.getHeader('vary') : undefined;
+    res.setHeader(key, earlier ? `${String(earlier)}, ${value}` : value);
+  }
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
     return;
@@ -328,14 +411,77 @@ function sendGraphQLError(
   status: number,
   code: ErrorCode,
   message: string,
-  extensions: Record<string, unknown> & { requestId: string },
+  state: ScopeState,
+  extensions: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ) {
+  recordErrorCode(state, code);
   const accept = req.headers.accept;
   const prefersGraphQLResponse = accept !== undefined && acceptWeight(accept, 'application/graphql-response+json') > acceptWeight(accept, 'application/json');
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.statusCode = status;
   res.setHeader('content-type', prefersGraphQLResponse ? GRAPHQL_RESPONSE_MEDIA_TYPE : JSON_MEDIA_TYPE);
   res.setHeader('cache-control', 'no-store');
-  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, requestId: state.id, code } }] }));
+}
+
+function recordErrorCode(state: ScopeState | undefined, code: unknown) {
+  if (!state || typeof code !== 'string') return;
+  (state.errorCodes ??= []).push(code);
+}
+
+/**
+ * Keeps the operation's name and type for the access line and metrics. Apollo resolves the
+ * operation anyway; this reads its result (no extra parse). One hooks object for every request.
+ */
+const operationHooks: GraphQLRequestListener<RequestContext> = {
+  didResolveOperation: async (requestContext) => {
+    const state = currentScopeState();
+    if (state && requestContext.operation) state.operation = { name: requestContext.operationName ?? undefined, type: requestContext.operation.operation };
+  },
+};
+const operationRecorder: ApolloServerPlugin<RequestContext> = { requestDidStart: async () => operationHooks };
+
+function outcomeOf(status: number, errorCodes: readonly string[]): RequestOutcome {
+  if (status >= 500 || errorCodes.includes(ErrorCode.INTERNAL_SERVER_ERROR)) return 'server_error';
+  return status >= 400 || errorCodes.length > 0 ? 'client_error' : 'success';
+}
+
+/** Constant-time comparison of `Bearer <token>` with the expected token. */
+function bearerMatches(authorization: string | undefined, expected: string): boolean {
+  const match = authorization === undefined ? null : /^bearer[ \t]+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) return false;
+  const given = Buffer.from(match[1]);
+  const wanted = Buffer.from(expected);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+/**
+ * Apollo's landing page plus a link to /graphiql, which works where Sandbox's CDN cannot be
+ * reached. The page itself is Apollo's; only a small fixed link is added before </body>.
+ */
+function withGraphiqlLink(plugin: ApolloServerPlugin<RequestContext>, enabled: boolean): ApolloServerPlugin<RequestContext> {
+  if (!enabled || !plugin.serverWillStart) return plugin;
+  const link =
+    `<a href="${GRAPHIQL_PATH}" style="position:fixed;right:12px;bottom:12px;z-index:10;font:13px sans-serif;color:#fff;background:#3f20ba;padding:6px 10px;border-radius:4px;text-decoration:none">` +
+    'Offline? Open GraphiQL</a>';
+  return {
+    ...plugin,
+    async serverWillStart(service) {
+      const listener = await plugin.serverWillStart!(service);
+      if (!listener?.renderLandingPage) return listener;
+      return {
+        ...listener,
+        async renderLandingPage() {
+          const landingPage = await listener.renderLandingPage!();
+          const html = landingPage.html;
+          const render = async () => {
+            const text = typeof html === 'string' ? html : await html();
+            return text.includes('</body>') ? text.replace('</body>', `${link}</body>`) : `${text}${link}`;
+          };
+          return { html: render };
+        },
+      };
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { type CredentialChecks, type Identification, type IdentificationInput } 
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
 import { type TenantDirectory } from '../tenancy/identification/tenant-directory.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
-import { type EnteredScope, type TenantScopes } from '../tenancy/bootstrappers/index.js';
+import { type EnteredScope, type ScopeState, type TenantScopes } from '../tenancy/bootstrappers/index.js';
 
 export type ContextDependencies = {
   directory: TenantDirectory;
@@ -29,7 +29,7 @@ export type ContextDependencies = {
 /** The entered scope of one request; the server releases it when the response is complete. */
 export async function createRequestContext(
   deps: ContextDependencies,
-  request: { requestId: string; headers: IncomingHttpHeaders; clientIp: string },
+  request: { requestId: string; headers: IncomingHttpHeaders; clientIp: string; state: ScopeState },
 ): Promise<EnteredScope> {
   let identification: Identification;
   try {
@@ -43,6 +43,7 @@ export async function createRequestContext(
     throw databaseUnavailable(error);
   }
   const userAgent = request.headers['user-agent'];
+  request.state.identifiedBy = identification.source;
   return deps.scopes.enter({
     id: request.requestId,
     scope: identification.scope,

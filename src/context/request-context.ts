@@ -7,5 +7,5 @@ import { type TenantContext } from '../tenancy/bootstrappers/index.js';
 
 export type RequestContext = TenantContext;
 
-export { currentScopeId as currentRequestId, currentTenantContext as currentRequestContext, scopeLoader as requestLoader } from '../tenancy/bootstrappers/index.js';
+export { currentScopeId as currentRequestId, currentScopeState as currentRequestState, currentTenantContext as currentRequestContext, scopeLoader as requestLoader } from '../tenancy/bootstrappers/index.js';
 export { type Readiness, type ScopeServices } from '../tenancy/bootstrappers/index.js';

@@ -46,13 +46,24 @@ const REDACT = [
   '*.client',
 ];
 
+export type LoggerOptions = {
+  /**
+   * Human-readable lines through pino-pretty (a worker-thread transport, off the request path).
+   * main.ts turns it on only in development with a terminal on stdout; JSON lines otherwise,
+   * which is what log collectors read.
+   */
+  pretty?: boolean;
+  /** Where JSON lines go (tests capture them); default stdout. Ignored when `pretty`. */
+  destination?: DestinationStream;
+};
+
 /**
  * The process logger. Children are bound to a tenant and request with `logger.child({...})`.
  * @param level pino level; default from config (`LOG_LEVEL`, default `info`)
  * @param destination where lines go; default stdout (tests pass a stream that keeps them)
  */
-export function makeLogger(level: string, name = 'tenantgraph', destination?: DestinationStream): Logger {
-  const options = {
+export function makeLogger(level: string, name = 'tenantgraph', options: LoggerOptions = {}): Logger {
+  const settings = {
     name,
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
@@ -60,7 +71,10 @@ export function makeLogger(level: string, name = 'tenantgraph', destination?: De
     // Last net: a secret that slipped into a message or an unexpected field is still cut out.
     hooks: { streamWrite: scrubSecrets },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (options.pretty) {
+    return pino({ ...settings, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } } });
+  }
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
 /** Removes the password from a connection string before it is shown anywhere. */

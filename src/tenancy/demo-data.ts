@@ -4,6 +4,7 @@
  * empty tenants table (and never with DEMO_DATA=false); users replace it with their own.
  */
 import { withAdvisoryLock } from '../infra/advisory-lock.js';
+import { createNumberedInvoice } from '../resolvers/invoice/invoice-number.js';
 import { provisionTenant } from './provisioning/provision-tenant.js';
 import { type Tenancy } from './tenancy.js';
 
@@ -76,13 +77,10 @@ export async function seedDemoData(tenancy: Tenancy): Promise<DemoResult> {
             });
             await emr.client.visit.create({ data: { patientId: patient.id, practitionerId: practitioners[i % 2]!.id, reason: 'Check-up' } });
             const item = items[i % items.length]!;
-            await pos.client.invoice.create({
-              data: {
-                patientId: patient.id,
-                number: `INV-${year}-${index}${i}`,
-                totalCents: item.priceCents,
-                lines: { create: [{ catalogItemId: item.id, quantity: 1, unitPriceCents: item.priceCents }] },
-              },
+            await createNumberedInvoice(pos.client, year, {
+              patientId: patient.id,
+              totalCents: item.priceCents,
+              lines: { create: [{ catalogItemId: item.id, quantity: 1, unitPriceCents: item.priceCents }] },
             });
           }
         } finally {

@@ -4,7 +4,7 @@ import { type DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { startApp, type RunningApp, type StartOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { makeLogger } from '../../src/infra/logger.js';
+import { makeLogger, type Logger } from '../../src/infra/logger.js';
 import { mintAccessToken, type AccessTokenClaims } from '../../src/tenancy/identification/access-tokens.js';
 
 export type GqlResult<T> = {
@@ -49,13 +49,15 @@ export function testEnv(): Record<string, string> {
 
 /**
  * Starts the whole server on a free port against this run's test database.
+ * `options.logger` replaces the default one (e.g. to capture log lines).
  * @param logDestination where log lines go (e.g. a stream that keeps them); default stdout
  */
-export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}, logDestination?: DestinationStream): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: StartOptions & { logger?: Logger } = {}, logDestination?: DestinationStream): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
   // Each test app counts failed sign-ins under its own Redis keys: tests share Redis and 127.0.0.1.
   const throttleKeyPrefix = `tg:login:test:${inject('runId')}:${randomBytes(4).toString('hex')}`;
-  const app = await startApp(config, makeLogger(config.log.level, 'tenantgraph', logDestination), { ...options, auth: { throttleKeyPrefix, ...options.auth } });
+  const logger = options.logger ?? makeLogger(config.log.level, 'tenantgraph', { destination: logDestination });
+  const app = await startApp(config, logger, { ...options, auth: { throttleKeyPrefix, ...options.auth } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
@@ -105,4 +107,11 @@ const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 128 });
 export function logCapture(): { stream: DestinationStream; lines: string[] } {
   const lines: string[] = [];
   return { lines, stream: { write: (line: string) => void lines.push(line) } };
+}
+
+/** A logger whose JSON lines are kept in `lines` (parsed), for tests that read the logs. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = makeLogger(level, 'tenantgraph', { destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  return { logger, lines };
 }

@@ -34,6 +34,14 @@ describe('start-up failures exit 1 with one clear line', () => {
     expect(output).toMatch(/Invalid configuration: DATABASE_URL: expected a URL like postgres:\/\//);
   });
 
+  it('production without DATABASE_URL (no silent embedded PostgreSQL in a container)', async () => {
+    const { code, output } = await runMain({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), PORT: '0' });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([
+      'Invalid configuration: DATABASE_URL: required when NODE_ENV=production (the embedded PostgreSQL keeps its data in a local folder a container loses). Fix DATABASE_URL in the environment or .env, or set EMBEDDED_POSTGRES=true to run it anyway.',
+    ]);
+  });
+
   it('an unreachable database', async () => {
     const { code, output } = await runMain({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/central', PORT: '0' });
     expect(code).toBe(1);

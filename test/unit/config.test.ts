@@ -17,7 +17,7 @@ describe('parseConfig', () => {
   });
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
-    const secret = { JWT_SECRET: 'x'.repeat(32) };
+    const secret = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db:5432/central' };
     expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
     expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
   });
@@ -75,15 +75,63 @@ describe('sign-in configuration', () => {
     expect(() => parseConfig({ JWT_KEYS: 'k1=short' })).toThrow(/JWT_KEYS: expected comma-separated kid=secret pairs/);
     expect(() => parseConfig({ JWT_KEYS: `k1=${long},k1=${long}` })).toThrow(/JWT_KEYS: expected each kid once/);
     // A ring is enough in production.
-    expect(parseConfig({ NODE_ENV: 'production', JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
   });
 
   it('requires two-factor sign-in for system admins in production unless turned off, and checks the encryption key', () => {
     expect(parseConfig({}).auth.requireAdmin2fa).toBe(false);
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
     expect(parseConfig({}).auth).toMatchObject({ loginMaxFailures: 5, loginLockSeconds: 900, refreshTokenTtlSeconds: 2_592_000 });
     expect(() => parseConfig({ ENCRYPTION_KEY: 'dG9vIHNob3J0' })).toThrow(/ENCRYPTION_KEY: expected 32 bytes in base64/);
     expect(parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).auth.encryptionKey).toBeTruthy();
+  });
+});
+
+describe('operations configuration', () => {
+
+  describe('embedded PostgreSQL in production', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+
+    it('refuses to start without DATABASE_URL, in one line naming the fix', () => {
+      const attempt = () => parseConfig(production);
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(/^Invalid configuration: DATABASE_URL: required when NODE_ENV=production .*set EMBEDDED_POSTGRES=true to run it anyway\.$/);
+      expect(() => parseConfig({ ...production, EMBEDDED_POSTGRES: 'false' })).toThrow(/DATABASE_URL: required when EMBEDDED_POSTGRES=false/);
+    });
+
+    it('runs the embedded server only when EMBEDDED_POSTGRES=true says so', () => {
+      expect(parseConfig({ ...production, EMBEDDED_POSTGRES: 'true' }).database.kind).toBe('embedded');
+      expect(parseConfig({ ...production, DATABASE_URL: 'postgres://u@db:5432/central' }).database.kind).toBe('external');
+    });
+
+    it('keeps the embedded default outside production, unless turned off', () => {
+      expect(parseConfig({}).database.kind).toBe('embedded');
+      expect(() => parseConfig({ EMBEDDED_POSTGRES: 'false' })).toThrow(/DATABASE_URL: required when EMBEDDED_POSTGRES=false/);
+    });
+  });
+
+  describe('CORS_ORIGINS', () => {
+    it('takes exact origins and refuses paths, other schemes and trailing slashes', () => {
+      expect(parseConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).cors.origins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+      expect(parseConfig({}).cors.origins).toEqual([]);
+      for (const bad of ['https://app.example.com/', 'https://app.example.com/path', 'ftp://x.example.com', 'app.example.com']) {
+        expect(() => parseConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS: expected \* or comma-separated origins/);
+      }
+    });
+
+    it('allows * outside production only', () => {
+      expect(parseConfig({ CORS_ORIGINS: '*' }).cors.origins).toEqual(['*']);
+      expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db/c', CORS_ORIGINS: '*' })).toThrow(
+        /CORS_ORIGINS: `\*` is refused when NODE_ENV=production/,
+      );
+    });
+  });
+
+  it('reads the metrics settings, with no tenant labels by default', () => {
+    expect(parseConfig({}).metrics).toEqual({ token: undefined, tenantLabels: 0, warnAcquireMs: 1000, warnRssBytes: 1536 * 1024 * 1024, warnPoolSaturation: 0.9 });
+    expect(() => parseConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: expected at least 16 characters/);
+    expect(() => parseConfig({ WARN_POOL_SATURATION: '1.5' })).toThrow(/WARN_POOL_SATURATION: expected at most 1/);
+    expect(parseConfig({ METRICS_TENANT_LABELS: '20' }).metrics.tenantLabels).toBe(20);
   });
 });

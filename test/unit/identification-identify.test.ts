@@ -129,7 +129,7 @@ describe('makeIdentifiers', () => {
 describe('identifyRequest', () => {
   it('central host, no token: central scope, anonymous', async () => {
     const { identify } = setup();
-    expect(await identify({ host: 'localhost' })).toEqual({ principal: { kind: 'anonymous' }, scope: { level: 'CENTRAL' } });
+    expect(await identify({ host: 'localhost' })).toEqual({ principal: { kind: 'anonymous' }, scope: { level: 'CENTRAL' }, source: 'none' });
     expect(await targetOf(identify({ host: 'api.tg.test' }))).toBe('CENTRAL');
     expect(await targetOf(identify({ host: 'tg.test' }))).toBe('CENTRAL');
   });
@@ -139,6 +139,15 @@ describe('identifyRequest', () => {
     const { scope } = await identify({ host: 'clinic-a.example.com' });
     expect(scope).toEqual({ level: 'TENANT', app, group: groupA, tenant: clinicA });
     expect(await targetOf(identify({ host: 'chain-a.example.com' }))).toBe('chain-a');
+  });
+
+  it('says which identifier chose the tenant (for metrics and the access log)', async () => {
+    const { identify } = setup();
+    expect((await identify({ host: 'clinic-a.example.com' })).source).toBe('domain');
+    expect((await identify({ host: 'clinic-b.tg.test' })).source).toBe('subdomain');
+    expect((await identify({ token: clinicAMember })).source).toBe('token');
+    expect((await identify({ token: groupAAdmin, tenantHeader: 'clinic-a' })).source).toBe('header');
+    expect((await identify({ token: systemAdmin })).source).toBe('none');
   });
 
   it('subdomain of the central domain: by slug', async () => {

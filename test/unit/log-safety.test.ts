@@ -15,7 +15,7 @@ function capture() {
       done();
     },
   });
-  return { logger: makeLogger('trace', 'test', stream), lines };
+  return { logger: makeLogger('trace', 'test', { destination: stream }), lines };
 }
 
 describe('secrets never reach a log line', () => {

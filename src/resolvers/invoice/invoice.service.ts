@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { scopeLoader } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
+import { invalidFields, type FieldProblem } from '../common/validation.js';
 import { catalogItemLoader } from '../catalog/catalog.service.js';
 import { getPatient } from '../patient/patient.service.js';
-import { assertClusterWritable, clusterReadable, tenantYear, type ClusterDeps } from '../visit/cluster-guard.js';
+import { assertClusterWritable, tenantYear, clusterReadable, type ClusterDeps } from '../visit/cluster-guard.js';
+import { createNumberedInvoice } from './invoice-number.js';
 import { type CreateInvoiceInput, type Invoice } from './invoice.type.js';
 
 const MAX_TOTAL_CENTS = 2_147_483_647;
@@ -43,14 +44,15 @@ export async function createInvoice(context: ClusterDeps, input: CreateInvoiceIn
   const issuedAt = input.issuedAt ?? new Date();
   if (Number.isNaN(issuedAt.getTime())) throw new AppError(ErrorCode.BAD_USER_INPUT, 'issuedAt is not a date', { details: { field: 'issuedAt' } });
   const year = tenantYear(context, issuedAt);
-  if (input.lines.length === 0 || input.lines.length > 100) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, 'An invoice has 1 to 100 lines', { details: { field: 'lines' } });
-  }
-  for (const line of input.lines) {
+  // Every bad field at once: `lines`, or `lines.<index>.quantity` for each bad line.
+  const problems: FieldProblem[] = [];
+  if (input.lines.length === 0 || input.lines.length > 100) problems.push({ field: 'lines', message: 'An invoice has 1 to 100 lines' });
+  for (const [index, line] of input.lines.slice(0, 100).entries()) {
     if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > 10_000) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, 'quantity must be a whole number from 1 to 10000', { details: { field: 'quantity' } });
+      problems.push({ field: `lines.${index}.quantity`, message: 'quantity must be a whole number from 1 to 10000' });
     }
   }
+  if (problems.length > 0) throw invalidFields(problems);
   await assertClusterWritable(context, 'pos', year);
   await getPatient(context.db.tenant(), input.patientId);
   const items = await catalogItemLoader(context).loadMany(input.lines.map((line) => (isUuid(line.catalogItemId) ? line.catalogItemId : '00000000-0000-0000-0000-000000000000')));
@@ -64,8 +66,5 @@ export async function createInvoice(context: ClusterDeps, input: CreateInvoiceIn
   if (totalCents > MAX_TOTAL_CENTS) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, `The invoice total may be at most ${MAX_TOTAL_CENTS} cents; split it into several invoices`, { details: { field: 'lines' } });
   }
-  return context.db.cluster('pos', year).invoice.create({
-    data: { patientId: input.patientId, issuedAt, totalCents, number: `INV-${year}-${randomBytes(4).toString('hex').toUpperCase()}`, lines: { create: lines } },
-    include: { lines: { orderBy: { id: 'asc' } } },
-  });
+  return createNumberedInvoice(context.db.cluster('pos', year), year, { patientId: input.patientId, issuedAt, totalCents, lines: { create: lines } });
 }

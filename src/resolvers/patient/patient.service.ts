@@ -1,7 +1,9 @@
+import { z } from 'zod';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type TenantClient } from '../../tenancy/level-clients.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid, translatePrismaError } from '../common/prisma-errors.js';
+import { parseInput } from '../common/validation.js';
 import { type CreatePatientInput, type Patient, type PatientConnection, type UpdatePatientInput } from './patient.type.js';
 
 type PatientRow = Awaited<ReturnType<TenantClient['patient']['findFirstOrThrow']>>;
@@ -76,53 +78,47 @@ export async function updatePatient(db: TenantClient, id: string, input: UpdateP
   }
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** Earlier dates are typing mistakes (and year 0 is not a date PostgreSQL and JavaScript agree on). */
 const MIN_BIRTH_YEAR = 1800;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** Checks and normalises patient fields; `creating` makes the required ones required. */
-function validatePatient(input: CreatePatientInput | UpdatePatientInput, creating: boolean) {
-  const data: Record<string, unknown> = {};
-  for (const field of ['mrn', 'firstName', 'lastName'] as const) {
-    const value = input[field];
-    if (value === undefined || value === null) {
-      if (creating || value === null) throw new AppError(ErrorCode.BAD_USER_INPUT, `${field} is required`, { details: { field } });
-      continue;
-    }
-    const trimmed = value.trim();
-    if (trimmed === '' || trimmed.length > 100) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, `${field} must be 1 to 100 characters`, { details: { field } });
-    }
-    data[field] = trimmed;
-  }
-  if (input.birthDate !== undefined) {
-    if (input.birthDate === null) data.birthDate = null;
-    else {
-      const date = new Date(`${input.birthDate}T00:00:00Z`);
-      if (
-        !DATE.test(input.birthDate) ||
-        Number.isNaN(date.getTime()) ||
-        date.toISOString().slice(0, 10) !== input.birthDate ||
-        date > new Date() ||
-        date.getUTCFullYear() < MIN_BIRTH_YEAR
-      ) {
-        throw new AppError(ErrorCode.BAD_USER_INPUT, `birthDate must be a past date from ${MIN_BIRTH_YEAR} on, as YYYY-MM-DD`, { details: { field: 'birthDate' } });
-      }
-      data.birthDate = date;
-    }
-  }
-  if (input.email !== undefined) {
-    if (input.email !== null && (!EMAIL.test(input.email) || input.email.length > 254)) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, 'email is not an e-mail address', { details: { field: 'email' } });
-    }
-    data.email = input.email?.toLowerCase() ?? null;
-  }
-  if (input.phone !== undefined) {
-    if (input.phone !== null && !/^[0-9 +()-]{3,32}$/.test(input.phone)) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, 'phone may hold digits, spaces and + ( ) - only', { details: { field: 'phone' } });
-    }
-    data.phone = input.phone;
-  }
-  return data;
+/** A required text of 1..100 characters once trimmed; null counts as missing. */
+const text = (field: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined || issue.input === null ? `${field} is required` : `${field} must be text`) })
+    .trim()
+    .min(1, `${field} must be 1 to 100 characters`)
+    .max(100, `${field} must be 1 to 100 characters`);
+
+const birthDate = z
+  .string()
+  .refine((value) => {
+    const date = new Date(`${value}T00:00:00Z`);
+    return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value && date <= new Date() && date.getUTCFullYear() >= MIN_BIRTH_YEAR;
+  }, `birthDate must be a past date from ${MIN_BIRTH_YEAR} on, as YYYY-MM-DD`)
+  .transform((value) => new Date(`${value}T00:00:00Z`))
+  .nullable();
+
+const email = z
+  .string()
+  .refine((value) => value.length <= 254 && EMAIL.test(value), 'email is not an e-mail address')
+  .transform((value) => value.toLowerCase())
+  .nullable();
+
+const phone = z.string().regex(/^[0-9 +()-]{3,32}$/, 'phone may hold digits, spaces and + ( ) - only').nullable();
+
+const optionalFields = { birthDate: birthDate.optional(), email: email.optional(), phone: phone.optional() };
+const createSchema = z.object({ mrn: text('mrn'), firstName: text('firstName'), lastName: text('lastName'), ...optionalFields });
+// Updates change only the fields given; the required ones cannot be cleared (null).
+const updateSchema = z.object({ mrn: text('mrn').optional(), firstName: text('firstName').optional(), lastName: text('lastName').optional(), ...optionalFields });
+
+/**
+ * Checks and normalises patient fields, reporting every bad one at once (`extensions.fields`);
+ * `creating` makes the required ones required. Fields not given stay out of the result.
+ */
+function validatePatient(input: CreatePatientInput | UpdatePatientInput, creating: boolean): Record<string, unknown> {
+  // Only own, given fields: type-graphql input objects are class instances.
+  const given = Object.fromEntries(Object.entries({ ...input }).filter(([, value]) => value !== undefined));
+  const data = parseInput(creating ? createSchema : updateSchema, given);
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined));
 }

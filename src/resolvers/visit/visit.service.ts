@@ -4,6 +4,7 @@ import { AppError, ErrorCode } from '../../errors/index.js';
 import { assertClusterWritable, clusterReadable, tenantYear, type ClusterDeps } from './cluster-guard.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
+import { invalidFields, type FieldProblem } from '../common/validation.js';
 import { getPatient } from '../patient/patient.service.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
 
@@ -36,16 +37,19 @@ export function visitsByPatientLoader(context: ClusterDeps, year: number): DataL
 
 export async function recordVisit(context: ClusterDeps, input: RecordVisitInput): Promise<Visit> {
   const visitedAt = input.visitedAt ?? new Date();
-  if (Number.isNaN(visitedAt.getTime())) throw new AppError(ErrorCode.BAD_USER_INPUT, 'visitedAt is not a date', { details: { field: 'visitedAt' } });
+  // Every bad field at once, before anything is looked up.
+  const problems: FieldProblem[] = [];
+  if (Number.isNaN(visitedAt.getTime())) problems.push({ field: 'visitedAt', message: 'visitedAt is not a date' });
+  for (const field of ['reason', 'notes'] as const) {
+    if ((input[field]?.length ?? 0) > 2000) problems.push({ field, message: `${field} is at most 2000 characters` });
+  }
+  if (problems.length > 0) throw invalidFields(problems);
   const year = tenantYear(context, visitedAt);
   await assertClusterWritable(context, 'emr', year);
   await getPatient(context.db.tenant(), input.patientId);
   if (input.practitionerId) {
     const found = isUuid(input.practitionerId) ? await context.db.group().practitioner.findUnique({ where: { id: input.practitionerId } }) : null;
     if (!found) throw new AppError(ErrorCode.NOT_FOUND, 'Practitioner not found');
-  }
-  for (const field of ['reason', 'notes'] as const) {
-    if ((input[field]?.length ?? 0) > 2000) throw new AppError(ErrorCode.BAD_USER_INPUT, `${field} is at most 2000 characters`, { details: { field } });
   }
   return context.db.cluster('emr', year).visit.create({
     data: {

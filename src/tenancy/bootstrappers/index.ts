@@ -3,7 +3,7 @@ export { cacheBootstrapper, type TenantCache, type TenantCacheSource } from './c
 export { databaseBootstrapper } from './database.bootstrapper.js';
 export { filesBootstrapper } from './files.bootstrapper.js';
 export { loggerBootstrapper } from './logger.bootstrapper.js';
-export { currentScopeId, currentTenantContext, lastStatementWasFrom, noteStatement, runInScopeState, type ScopeState } from './scope-storage.js';
+export { currentScopeId, currentScopeState, currentTenantContext, lastStatementWasFrom, noteStatement, runInScopeState, type ScopeState } from './scope-storage.js';
 export { TenantDatabases, type DatabaseRouting } from './tenant-databases.js';
 export {
   EnteredScope,

@@ -14,12 +14,24 @@ export type ScopeState = {
   connections?: Set<pg.Client>;
   /** Answered already (deadline, shutdown): further statements are refused. */
   abandoned?: boolean;
+  // What the access log and metrics read once an HTTP response is complete (src/server.ts):
+  /** What chose the tenant: an identifier (`token`, `domain`, `subdomain`, `header`) or `none` (central). */
+  identifiedBy?: string;
+  /** Set by Apollo's didResolveOperation, when the document named an operation it could run. */
+  operation?: { name: string | undefined; type: string };
+  /** extensions.code of every error sent, in order. */
+  errorCodes?: string[];
 };
 
 const storage = new AsyncLocalStorage<ScopeState>();
 
 export function runInScopeState<T>(state: ScopeState, fn: () => T): T {
   return storage.run(state, fn);
+}
+
+/** The current scope's state, or undefined outside any scope. */
+export function currentScopeState(): ScopeState | undefined {
+  return storage.getStore();
 }
 
 /** Id of the current request, job or command; undefined outside any scope. */

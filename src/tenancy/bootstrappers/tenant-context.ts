@@ -14,6 +14,7 @@ import { type ClusterSchemaService } from '../clusters/cluster-service.js';
 import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type ClusterModule } from '../model.js';
 import { type AuthServices } from '../../auth/auth-services.js';
+import { type AppMetrics } from '../../observability/metrics.js';
 import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
@@ -37,6 +38,8 @@ export type ScopeServices = {
   clusterSchemas: ClusterSchemaService;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
+  /** Hooks for provisioning, migration and job metrics (src/observability/metrics.ts). */
+  metrics?: AppMetrics;
   /** Durable jobs: enqueue (also in the caller's transaction), and the admin API's list and retry. */
   jobs: Pick<JobQueue<TenantContext>, 'enqueue' | 'enqueueCentral' | 'list' | 'get' | 'retry'>;
 };

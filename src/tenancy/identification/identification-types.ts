@@ -3,6 +3,7 @@
  * `tenants` table holds them, the chain app → group → tenant a request runs in, and the principal
  * the bearer token names.
  */
+import { type IdentifierName } from '../../config.js';
 import { type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 
 /**
@@ -94,7 +95,10 @@ export type IdentificationInput = {
 
 export type IdentifiedScope = { level: 'CENTRAL' } | TenantChain;
 
-export type Identification = { principal: Principal; scope: IdentifiedScope };
+/** What chose the tenant: the identifier whose answer won, or `none` for the central scope. */
+export type IdentificationSource = IdentifierName | 'none';
+
+export type Identification = { principal: Principal; scope: IdentifiedScope; source: IdentificationSource };
 
 /** The record the chain is about (the tenant, the group or the app). */
 export function chainTarget(chain: TenantChain): TenantRecord {

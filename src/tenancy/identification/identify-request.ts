@@ -87,9 +87,10 @@ export async function identifyRequest(input: IdentificationInput, deps: Identify
   // With the token identifier off, the token's tenant selects nothing but may still not contradict.
   const unlistedTokenTenant = principal.kind === 'user' && !deps.identifiers.some((identifier) => identifier.name === 'token') ? principal.tenantId : null;
   const chain = reconcile(named, unlistedTokenTenant);
-  if (!chain) return { principal, scope: { level: 'CENTRAL' } };
+  if (!chain) return { principal, scope: { level: 'CENTRAL' }, source: 'none' };
   assertTenantAvailable(chain, principal);
-  return { principal, scope: chain };
+  // reconcile() chose X-Tenant when present, else the first identifier that named a tenant.
+  return { principal, scope: chain, source: (named.find((entry) => entry.by === 'header') ?? named[0]!).by };
 }
 
 /**

@@ -458,6 +458,9 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       connections: budget.inUse,
       peakConnections: budget.peak,
       budgetWaits: budget.waits,
+      budgetWaiting: budget.waiting,
+      budgetWaitMs: budget.waitedMs,
+      longestBudgetWaitMs: budget.longestWaitMs,
       busyErrors: budget.timeouts,
       queries: counters.queries,
     };

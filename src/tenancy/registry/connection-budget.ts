@@ -43,6 +43,8 @@ export class BudgetClosedError extends Error {
 /** One caller in line. A doubly linked list keeps FIFO order and O(1) removal on timeout. */
 type Waiter = {
   callback: SlotCallback;
+  /** performance.now() when it joined the line (waits are the slow path; the clock read is cheap there). */
+  queuedAt: number;
   timer: NodeJS.Timeout | undefined;
   previous: Waiter | undefined;
   next: Waiter | undefined;
@@ -59,6 +61,8 @@ export class ConnectionBudget {
   private tail: Waiter | undefined;
   private waitCount = 0;
   private timeoutCount = 0;
+  private servedWaitMs = 0;
+  private longestServedWaitMs = 0;
   private closedBy: Error | undefined;
 
   constructor(options: ConnectionBudgetOptions) {
@@ -89,6 +93,16 @@ export class ConnectionBudget {
     return this.waitCount;
   }
 
+  /** Total milliseconds callers that got a slot spent in line (for an average wait per interval). */
+  get waitedMs(): number {
+    return this.servedWaitMs;
+  }
+
+  /** The longest time a caller spent in line before it got a slot. */
+  get longestWaitMs(): number {
+    return this.longestServedWaitMs;
+  }
+
   /** Times a wait ended in {@link DatabaseBusyError}. */
   get timeouts(): number {
     return this.timeoutCount;
@@ -114,7 +128,7 @@ export class ConnectionBudget {
       callback(undefined, slot);
       return;
     }
-    const waiter: Waiter = { callback, timer: undefined, previous: this.tail, next: undefined };
+    const waiter: Waiter = { callback, queuedAt: performance.now(), timer: undefined, previous: this.tail, next: undefined };
     if (this.tail) this.tail.next = waiter;
     else this.head = waiter;
     this.tail = waiter;
@@ -168,6 +182,9 @@ export class ConnectionBudget {
       return;
     }
     this.unlink(waiter);
+    const waited = performance.now() - waiter.queuedAt;
+    this.servedWaitMs += waited;
+    if (waited > this.longestServedWaitMs) this.longestServedWaitMs = waited;
     waiter.callback(undefined, this.releaser());
   }
 

@@ -49,6 +49,12 @@ export type RegistryMetrics = {
   peakConnections: number;
   /** Times a connection had to wait for a budget slot. */
   budgetWaits: number;
+  /** Connections waiting for a budget slot now. */
+  budgetWaiting: number;
+  /** Total ms spent waiting by connections that got a slot; with budgetWaits, an average wait. */
+  budgetWaitMs: number;
+  /** Longest wait for a slot that ended with one, in ms. */
+  longestBudgetWaitMs: number;
   /** Times a wait ended in DATABASE_BUSY. */
   busyErrors: number;
   /** SQL statements sent through registry pools (for N+1 tests). */
