@@ -4,5 +4,6 @@
  */
 import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type TenantContext } from './tenancy/bootstrappers/index.js';
+import { clusterGenerateJob, clusterPrepareNextYearJob } from './tenancy/clusters/cluster-service.js';
 
-export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [];
+export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob];

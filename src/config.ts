@@ -113,6 +113,17 @@ const envSchema = z.object({
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
   STORAGE_DIR: z.string().min(1).default('storage'),
+  CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
+  MIGRATIONS_DIR: z.string().min(1).optional(),
+  CLUSTER_PREPARE_CRON: z
+    .string()
+    .regex(/^(off|(\S+\s+){4}\S+)$/, 'expected a 5-field cron expression like "0 3 * * *", or off')
+    .default('0 3 * * *'),
+  CLUSTER_PREPARE_FROM: z
+    .string()
+    .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
+    .transform((value) => ({ month: Number(value.slice(0, 2)), day: Number(value.slice(3)) }))
+    .default({ month: 12, day: 1 }),
   // Tokens
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   JWT_KEY_ID: z.string().min(1).default('k1'),
@@ -215,7 +226,15 @@ export type Config = Readonly<{
     /** Database holding SCHEMA-isolated tenants, on the central server. */
     sharedTenantsDatabase: string;
     demoData: boolean;
+    /** Oldest year requests may read or write (up to next year). */
+    clusterYearsMin: number;
+    /** From this day of each year (UTC) next year's cluster schemas are made. */
+    clusterPrepareFrom: Readonly<{ month: number; day: number }>;
+    /** When the yearly cluster step runs (UTC cron), or undefined when off. */
+    clusterPrepareCron: string | undefined;
   }>;
+  /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
+  migrationsDir: string | undefined;
   jwt: Readonly<{
     /** Unset outside production: a development secret is kept in `.data/dev-jwt-secret`. */
     secret: string | undefined;
@@ -349,7 +368,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       storagePrefix: e.TENANT_DATABASE_PREFIX,
       sharedTenantsDatabase: e.TENANTS_SHARED_DATABASE,
       demoData: e.DEMO_DATA,
+      clusterYearsMin: e.CLUSTER_YEARS_MIN,
+      clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
+      clusterPrepareCron: e.CLUSTER_PREPARE_CRON === 'off' ? undefined : e.CLUSTER_PREPARE_CRON,
     },
+    migrationsDir: e.MIGRATIONS_DIR,
     jwt: {
       secret: e.JWT_SECRET,
       keyId: e.JWT_KEY_ID,

@@ -14,4 +14,5 @@ function findProjectRoot(): string {
 }
 
 export const projectRoot = findProjectRoot();
-export const migrationsDir = (target: string) => path.join(projectRoot, 'migrations', target);
+/** A migration folder, under MIGRATIONS_DIR when configured (`root`), else the project's `migrations/`. */
+export const migrationsDir = (target: string, root?: string) => path.join(root ? path.resolve(root) : path.join(projectRoot, 'migrations'), target);

@@ -35,6 +35,8 @@ import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
+import { clusterPrepareNextYearJob, makeClusterSchemaService } from './tenancy/clusters/cluster-service.js';
+import { makeFleetMigrationService } from './tenancy/fleet/fleet-migration-service.js';
 import { version } from './version.js';
 
 export type Runtime = {
@@ -89,7 +91,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     if (central.embedded?.startedHere) releasers.add('embedded postgres', () => central.embedded!.stop());
     releasers.add('central database', () => central.close());
 
-    const centralTarget = await centralMigrationTarget();
+    const centralTarget = await centralMigrationTarget(config.migrationsDir);
     if (options.migrate ?? config.migrateOnStart) {
       const result = await migrate(central.pool, centralTarget, (file, ms) => logger.info({ file, ms }, 'applied central migration'));
       logger.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'central migrations current');
@@ -110,6 +112,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
+    const fleetMigrations = makeFleetMigrationService(tenancy);
+    releasers.add('fleet migrations', () => fleetMigrations.close());
+    // Jobs are opened below; the service reaches them only when a request or job runs.
+    const opened: { jobs?: JobQueue<TenantContext> } = {};
+    const clusterSchemas = makeClusterSchemaService(tenancy, () => {
+      if (!opened.jobs) throw new Error('job queue not open yet');
+      return opened.jobs;
+    });
     const registryMetrics = () => tenancy.registry.metrics();
     const metrics = createMetrics({ registryMetrics, tenantLabels: config.metrics.tenantLabels });
     const thresholds = watchThresholds({ logger, metrics, registryMetrics, limits: { ...config.metrics, maxConnections: config.registry.maxConnections } });
@@ -129,6 +139,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     });
     releasers.add('jobs', () => jobs.close());
     await jobs.register(jobDefinitions);
+    opened.jobs = jobs;
 
     const files = makeLocalTenantFileStore(config.storageDir);
     // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
@@ -142,6 +153,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       metrics,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
+      clusterYearsMin: config.tenancy.clusterYearsMin,
+      fleetMigrations,
+      clusterSchemas,
       jobs,
     };
     const scopes: TenantScopes = makeTenantScopes({
@@ -156,6 +170,10 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
     if (worker) await jobs.startWorker(jobDefinitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
+    // The yearly cluster step, daily: next year's schemas from CLUSTER_PREPARE_FROM on (src/tenancy/clusters/cluster-service.ts).
+    if (worker && config.tenancy.clusterPrepareCron && jobDefinitions.includes(clusterPrepareNextYearJob)) {
+      await jobs.schedule(clusterPrepareNextYearJob, config.tenancy.clusterPrepareCron);
+    }
 
     let closing: Promise<void> | undefined;
     return {

@@ -10,6 +10,8 @@ import { AuthResolver } from './resolvers/auth/auth.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { JobResolver } from './resolvers/job/job.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { ClusterSchemaResolver } from './resolvers/cluster/cluster-schema.resolver.js';
+import { MigrationRunItemResolver, MigrationRunResolver } from './resolvers/migration/migration-run.resolver.js';
 import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
@@ -31,6 +33,9 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       VisitResolver,
       InvoiceResolver,
       InvoiceLineResolver,
+      MigrationRunResolver,
+      ClusterSchemaResolver,
+      MigrationRunItemResolver,
       AuthResolver,
       MemberResolver,
       AuditResolver,

@@ -10,8 +10,8 @@ export function registerMigrateCommand(program: Command): void {
     .option('--status', 'show applied and pending migrations without changing anything')
     .option('--json', 'print one JSON object instead of text')
     .action(async (options: { status?: boolean; json?: boolean }) => {
-      await withRuntime(options, async ({ central }) => {
-        const target = await centralMigrationTarget();
+      await withRuntime(options, async ({ central, config }) => {
+        const target = await centralMigrationTarget(config.migrationsDir);
         if (options.status) {
           const status = await readMigrationStatus(central.pool, target);
           const summary = {

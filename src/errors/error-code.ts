@@ -15,6 +15,8 @@ export enum ErrorCode {
   TENANT_MAINTENANCE = 'TENANT_MAINTENANCE',
   TENANT_CONTEXT_REQUIRED = 'TENANT_CONTEXT_REQUIRED',
   CONFLICT = 'CONFLICT',
+  /** A write into a year whose cluster schema does not exist yet; `generateClusterSchemas` makes it. */
+  CLUSTER_NOT_READY = 'CLUSTER_NOT_READY',
   /** Too many requests or attempts (rate limits, failed sign-ins): wait `Retry-After` seconds. */
   RATE_LIMITED = 'RATE_LIMITED',
   /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
@@ -42,6 +44,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_MAINTENANCE]: 503,
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.CLUSTER_NOT_READY]: 409,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.TWO_FACTOR_REQUIRED]: 401,
   [ErrorCode.DATABASE_BUSY]: 503,

@@ -22,3 +22,32 @@ export async function withAdvisoryLock<T>(pool: Pool, key: string, fn: (client: 
     client.release(broken);
   }
 }
+
+/**
+ * Takes the session-level advisory lock `key` without waiting, on a connection of its own held
+ * until the returned release is called. Undefined when another session holds it. If the process
+ * dies, PostgreSQL ends the session and the lock with it.
+ */
+export async function tryAdvisoryLock(pool: Pool, key: string): Promise<(() => Promise<void>) | undefined> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
+    if (!rows[0]?.locked) {
+      client.release();
+      return undefined;
+    }
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const broken = await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).then(
+      () => false,
+      () => true,
+    );
+    client.release(broken);
+  };
+}

@@ -39,6 +39,9 @@ export const ruleTree = {
     currentTenant: allow,
     tenants: canAdministerTenants,
     tenant: canAdministerTenants,
+    migrationRun: and(isAuthenticated, isSystemAdmin),
+    // Subtree admins too: the resolver checks the tenant against the principal's (assertMayManage).
+    clusterSchemas: isAuthenticated,
     catalogItems: canAccessScope,
     practitioners: canAccessScope,
     patients: and(canAccessScope, hasAbility('patients:read')),
@@ -58,6 +61,8 @@ export const ruleTree = {
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
+    migrateTenants: and(isAuthenticated, isSystemAdmin),
+    generateClusterSchemas: isAuthenticated,
     // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
     login: allow,
     verifyTwoFactor: allow,
@@ -88,6 +93,9 @@ export const ruleTree = {
   TenantDomain: allow,
   TenantConnection: allow,
   TenantEdge: allow,
+  MigrationRun: allow,
+  MigrationRunItem: allow,
+  ClusterSchema: allow,
   PageInfo: allow,
   CatalogItem: allow,
   Practitioner: allow,

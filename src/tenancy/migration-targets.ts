@@ -6,10 +6,14 @@ export type LevelTargetName = 'app' | 'group' | 'tenant' | ClusterModule;
 
 export type MigrationSets = Readonly<Record<LevelTargetName, readonly MigrationFile[]>>;
 
-/** Reads every non-central migration folder once; the files do not change while we run. */
-export async function loadMigrationSets(): Promise<MigrationSets> {
-  const names: LevelTargetName[] = ['app', 'group', 'tenant', ...CLUSTER_MODULES];
-  const entries = await Promise.all(names.map(async (name) => [name, await loadMigrationFiles(migrationsDir(name))] as const));
+export const LEVEL_TARGET_NAMES: readonly LevelTargetName[] = ['app', 'group', 'tenant', ...CLUSTER_MODULES];
+
+/**
+ * Reads every non-central migration folder once; the files do not change while we run.
+ * @param root MIGRATIONS_DIR; default the project's `migrations/`
+ */
+export async function loadMigrationSets(root?: string): Promise<MigrationSets> {
+  const entries = await Promise.all(LEVEL_TARGET_NAMES.map(async (name) => [name, await loadMigrationFiles(migrationsDir(name, root))] as const));
   return Object.freeze(Object.fromEntries(entries) as Record<LevelTargetName, MigrationFile[]>);
 }
 
@@ -19,6 +23,6 @@ export function fingerprintOf(files: readonly MigrationFile[]): string {
 }
 
 /** The central database's migration target. */
-export async function centralMigrationTarget(): Promise<MigrationTarget> {
-  return { label: 'central', files: await loadMigrationFiles(migrationsDir('central')) };
+export async function centralMigrationTarget(root?: string): Promise<MigrationTarget> {
+  return { label: 'central', files: await loadMigrationFiles(migrationsDir('central', root)) };
 }

@@ -27,8 +27,11 @@ export const REACHABLE_STATUSES: ReadonlySet<TenantStatus> = new Set(['ACTIVE', 
 export const CLUSTER_MODULES = ['emr', 'pos', 'scm'] as const;
 export type ClusterModule = (typeof CLUSTER_MODULES)[number];
 
-/** Years a cluster schema may be made for. */
-export const CLUSTER_YEARS = { min: 2000, max: 2100 } as const;
+/**
+ * Years a cluster schema name may carry at all (a storage-naming safety net). Requests are held
+ * to the narrower CLUSTER_YEARS_MIN..next year (src/tenancy/cluster-years.ts).
+ */
+export const CLUSTER_YEARS = { min: 1900, max: 2100 } as const;
 
 /** Storage keys (`tenants.key`): they name databases and schemas. */
 export const KEY_PATTERN = /^[a-z][a-z0-9_]{1,40}$/;

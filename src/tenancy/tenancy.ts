@@ -61,7 +61,7 @@ export async function createTenancy(options: {
   const { config, logger, central, events } = options;
   const admin = makeServerAdmin(central.url, central.pool);
   const naming = makeStorageNaming(config.tenancy.storagePrefix);
-  const migrations = await loadMigrationSets();
+  const migrations = await loadMigrationSets(config.migrationsDir);
   const strategies = {
     APP: makeCentralSchemaIsolation(admin, naming.appSchema),
     CENTRAL_TENANT: makeCentralSchemaIsolation(admin, naming.groupSchema),

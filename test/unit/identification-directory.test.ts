@@ -22,6 +22,7 @@ const record = (id: string, level: TenantRecord['level'], parentId: string | nul
   schemaName: null,
   maintenance: false,
   maintenanceMessage: null,
+  timezone: 'UTC',
   deletedAt: null,
 });
 const app = record(APP_ID, 'APP', null, 'app');

@@ -28,6 +28,7 @@ function record(level: TenantRecord['level'], slug: string, parentId: string | n
     schemaName: null,
     maintenance: false,
     maintenanceMessage: null,
+    timezone: 'UTC',
     deletedAt: null,
     ...overrides,
   };

@@ -24,6 +24,7 @@ const record = (n: number, level: TenantRecord['level'], parent: number | null, 
   schemaName: null,
   maintenance: false,
   maintenanceMessage: null,
+  timezone: 'UTC',
   deletedAt: null,
 });
 

@@ -2,15 +2,13 @@ import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver,
 import { type RequestContext } from '../../context/request-context.js';
 import { LevelDb, tenantLevel } from '../../directives/tenant-level.directive.js';
 import { type TenantClient } from '../../tenancy/level-clients.js';
-import { assertClusterYear } from '../../tenancy/storage-names.js';
+import { tenantYear } from '../visit/cluster-guard.js';
 import { Invoice } from '../invoice/invoice.type.js';
 import { invoicesByPatientLoader } from '../invoice/invoice.service.js';
 import { Visit } from '../visit/visit.type.js';
 import { visitsByPatientLoader } from '../visit/visit.service.js';
 import { createPatient, getPatient, listPatients, updatePatient } from './patient.service.js';
 import { CreatePatientInput, Patient, PatientConnection, UpdatePatientInput } from './patient.type.js';
-
-const currentYear = () => new Date().getUTCFullYear();
 
 @Resolver(() => Patient)
 export class PatientResolver {
@@ -54,8 +52,7 @@ export class PatientResolver {
     @Arg('year', () => Int, { nullable: true }) year: number | null,
     @Ctx() context: RequestContext,
   ): Promise<Visit[]> {
-    const y = year ?? currentYear();
-    assertClusterYear(y);
+    const y = year ?? tenantYear(context, new Date());
     return visitsByPatientLoader(context, y).load(patient.id);
   }
 
@@ -65,8 +62,7 @@ export class PatientResolver {
     @Arg('year', () => Int, { nullable: true }) year: number | null,
     @Ctx() context: RequestContext,
   ): Promise<Invoice[]> {
-    const y = year ?? currentYear();
-    assertClusterYear(y);
+    const y = year ?? tenantYear(context, new Date());
     return invoicesByPatientLoader(context, y).load(patient.id);
   }
 }

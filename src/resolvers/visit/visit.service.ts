@@ -1,26 +1,18 @@
 import DataLoader from 'dataloader';
-import { scopeLoader, type ScopeServices, type TenantContext } from '../../tenancy/bootstrappers/index.js';
+import { scopeLoader } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { type ClusterModule } from '../../tenancy/model.js';
+import { assertClusterWritable, clusterReadable, tenantYear, type ClusterDeps } from './cluster-guard.js';
 import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { invalidFields, type FieldProblem } from '../common/validation.js';
 import { getPatient } from '../patient/patient.service.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
 
-/** What cluster-schema services use: the scope's databases and loaders, and whether a year's schema exists. */
-export type ClusterDeps = Pick<TenantContext, 'db' | 'loaders'> & { services: Pick<ScopeServices, 'clusterExists'> };
+export { type ClusterDeps } from './cluster-guard.js';
 
-/** Refuses a year whose cluster schema this tenant does not have (instead of a SQL error). */
-export async function assertCluster(context: ClusterDeps, module: ClusterModule, year: number): Promise<void> {
-  const tenant = context.db.tenantRecord();
-  if (!(await context.services.clusterExists(tenant, module, year))) {
-    throw new AppError(ErrorCode.NOT_FOUND, `This tenant has no ${module.toUpperCase()} data for ${year}`, { details: { module, year } });
-  }
-}
-
+/** A year without a schema yet has no visits: []. */
 export async function listVisits(context: ClusterDeps, year: number, patientId?: string | null): Promise<Visit[]> {
-  await assertCluster(context, 'emr', year);
+  if (!(await clusterReadable(context, 'emr', year))) return [];
   if (patientId && !isUuid(patientId)) return [];
   return context.db.cluster('emr', year).visit.findMany({
     where: patientId ? { patientId } : {},
@@ -33,7 +25,7 @@ export async function listVisits(context: ClusterDeps, year: number, patientId?:
 export function visitsByPatientLoader(context: ClusterDeps, year: number): DataLoader<string, Visit[]> {
   return scopeLoader(context, `emr:${year}:visitsByPatient`, () =>
     new DataLoader<string, Visit[]>(async (patientIds) => {
-      if (!(await context.services.clusterExists(context.db.tenantRecord(), 'emr', year))) return patientIds.map(() => []);
+      if (!(await clusterReadable(context, 'emr', year))) return patientIds.map(() => []);
       const rows = await context.db.cluster('emr', year).visit.findMany({
         where: { patientId: { in: [...patientIds] } },
         orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
@@ -52,8 +44,8 @@ export async function recordVisit(context: ClusterDeps, input: RecordVisitInput)
     if ((input[field]?.length ?? 0) > 2000) problems.push({ field, message: `${field} is at most 2000 characters` });
   }
   if (problems.length > 0) throw invalidFields(problems);
-  const year = visitedAt.getUTCFullYear();
-  await assertCluster(context, 'emr', year);
+  const year = tenantYear(context, visitedAt);
+  await assertClusterWritable(context, 'emr', year);
   await getPatient(context.db.tenant(), input.patientId);
   if (input.practitionerId) {
     const found = isUuid(input.practitionerId) ? await context.db.group().practitioner.findUnique({ where: { id: input.practitionerId } }) : null;

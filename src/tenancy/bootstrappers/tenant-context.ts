@@ -10,6 +10,8 @@ import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type ClusterSchemaService } from '../clusters/cluster-service.js';
+import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type ClusterModule } from '../model.js';
 import { type AuthServices } from '../../auth/auth-services.js';
 import { type AppMetrics } from '../../observability/metrics.js';
@@ -28,6 +30,12 @@ export type ScopeServices = {
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
+  /** Oldest year requests may name (CLUSTER_YEARS_MIN); the newest is next year in the tenant's zone. */
+  clusterYearsMin: number;
+  /** Fleet migration runs (the migrateTenants mutation and migrationRun query; system admins only, by permissions.ts). */
+  fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
+  /** Cluster schema generation and state (generateClusterSchemas, clusterSchemas; admins, checked in the resolver). */
+  clusterSchemas: ClusterSchemaService;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
   /** Hooks for provisioning, migration and job metrics (src/observability/metrics.ts). */

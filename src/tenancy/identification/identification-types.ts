@@ -25,6 +25,8 @@ export type TenantRecord = {
   schemaName: string | null;
   maintenance: boolean;
   maintenanceMessage: string | null;
+  /** IANA time zone (`tenants.timezone`, default UTC): a record's year is taken in it. */
+  timezone: string;
   /** ISO 8601 timestamp of the soft delete, or null. */
   deletedAt: string | null;
 };

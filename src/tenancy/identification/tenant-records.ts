@@ -29,6 +29,8 @@ export const tenantRecordSchema = z.object({
   schemaName: z.string().nullable(),
   maintenance: z.boolean(),
   maintenanceMessage: z.string().nullable(),
+  // Chains cached in Redis before the column was read carry no zone: they mean UTC.
+  timezone: z.string().default('UTC'),
   deletedAt: z.string().nullable(),
 }) satisfies z.ZodType<TenantRecord>;
 
@@ -44,7 +46,7 @@ const recordJson = (alias: string) => `CASE WHEN ${alias}.id IS NULL THEN NULL E
     'id', ${alias}.id, 'level', ${alias}.level, 'parentId', ${alias}.parent_id, 'key', ${alias}.key,
     'slug', ${alias}.slug, 'name', ${alias}.name, 'status', ${alias}.status, 'isolation', ${alias}.isolation,
     'databaseName', ${alias}.database_name, 'schemaName', ${alias}.schema_name,
-    'maintenance', ${alias}.maintenance, 'maintenanceMessage', ${alias}.maintenance_message,
+    'maintenance', ${alias}.maintenance, 'maintenanceMessage', ${alias}.maintenance_message, 'timezone', ${alias}.timezone,
     'deletedAt', ${alias}.deleted_at) END`;
 
 const SELECT_CHAIN = `SELECT ${recordJson('t')} AS target, ${recordJson('p')} AS parent, ${recordJson('g')} AS grandparent`;

@@ -1,9 +1,11 @@
-export { loadMigrationFiles, checksumOf, type MigrationFile } from './migration-files.js';
+export { loadMigrationFiles, loadDownFiles, checksumOf, type MigrationFile } from './migration-files.js';
 export { MigrationError, MigrationChecksumError, MigrationFailedError } from './migration-errors.js';
 export {
   migrate,
   readMigrationStatus,
   assertHistoryMatches,
+  planRollback,
+  rollback,
   MIGRATIONS_TABLE,
   type MigrationTarget,
   type MigrationStatus,

@@ -130,6 +130,55 @@ async function statusWith(client: PoolClient, target: MigrationTarget): Promise<
   };
 }
 
+/**
+ * The newest `steps` applied files of a target and whether each has a `.down.sql`. Used to refuse
+ * a rollback before touching anything.
+ */
+export function planRollback(status: MigrationStatus, downs: ReadonlyMap<string, MigrationFile>, steps: number): { files: string[]; missing: string[] } {
+  const files = status.applied
+    .map((row) => row.name)
+    .sort()
+    .reverse()
+    .slice(0, steps);
+  return { files, missing: files.filter((name) => !downs.has(name)) };
+}
+
+/**
+ * Undoes the newest `steps` applied files of `target`, newest first: each down file and the removal
+ * of its history row in one transaction, under the same lock as `migrate`. Refuses (changing
+ * nothing) when a down file is missing or the history disagrees with the files.
+ */
+export async function rollback(
+  pool: Pool,
+  target: MigrationTarget,
+  downs: ReadonlyMap<string, MigrationFile>,
+  steps: number,
+): Promise<{ target: string; rolledBack: string[] }> {
+  const schema = target.schema ?? 'public';
+  return withAdvisoryLock(pool, lockKey(target), async (client) => {
+    const status = await statusWith(client, target);
+    assertHistoryMatches(status, target);
+    const plan = planRollback(status, downs, steps);
+    if (plan.missing.length > 0) {
+      throw new MigrationError(`${target.label}: no .down.sql for ${plan.missing.join(', ')}; nothing was rolled back.`);
+    }
+    for (const name of plan.files) {
+      const down = downs.get(name)!;
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}, public`);
+        await client.query(down.sql);
+        await client.query(`DELETE FROM ${quoteIdent(schema)}.${MIGRATIONS_TABLE} WHERE name = $1`, [name]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw new MigrationFailedError(down.name, target.label, error);
+      }
+    }
+    return { target: target.label, rolledBack: plan.files };
+  });
+}
+
 function lockKey(target: MigrationTarget): string {
   return `tenantgraph:migrate:${target.label}:${target.schema ?? 'public'}`;
 }

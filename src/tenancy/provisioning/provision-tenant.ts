@@ -63,6 +63,12 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
     if (input.level === 'TENANT') {
       const years = input.clusterYears ?? [new Date().getUTCFullYear()];
       for (const year of years) await ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES);
+      // Recorded READY so clusterSchemas and the yearly job see them (the row goes with the tenant's).
+      await tenancy.central.query(
+        `INSERT INTO cluster_schemas (tenant_id, module, year, status) SELECT $1, m, y, 'READY' FROM unnest($2::text[]) m CROSS JOIN unnest($3::int[]) y
+         ON CONFLICT (tenant_id, module, year) DO UPDATE SET status = 'READY', error = NULL, updated_at = now()`,
+        [record.id, CLUSTER_MODULES, years],
+      );
     }
     if (input.failAfter === 'migrations') throw new Error('provisioning stopped after migrations (failAfter)');
     await tenancy.central.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1", [record.id]);
