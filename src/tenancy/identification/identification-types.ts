@@ -22,6 +22,8 @@ export type TenantRecord = {
   isolation: Isolation;
   databaseName: string | null;
   schemaName: string | null;
+  /** The `db_servers` row holding a TENANT's storage; null (or absent in old cache entries): the central server. */
+  dbServerId?: string | null;
   maintenance: boolean;
   maintenanceMessage: string | null;
   /** ISO 8601 timestamp of the soft delete, or null. */
