@@ -3,11 +3,16 @@
  * and is quoted wherever it reaches SQL (DESIGN §1). Nothing a client sends reaches DDL otherwise.
  */
 import { AppError, ErrorCode } from '../errors/index.js';
-import { CLUSTER_MODULES, CLUSTER_YEARS, KEY_PATTERN, SLUG_PATTERN, type ClusterModule, type Isolation } from './model.js';
+import { CLUSTER_MODULES, CLUSTER_YEARS, KEY_PATTERN, RESERVED_KEY, SLUG_PATTERN, type ClusterModule, type Isolation } from './model.js';
 
 export function assertKey(key: string): void {
   if (!KEY_PATTERN.test(key)) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, 'A key is 2 to 41 characters: a lower-case letter, then lower-case letters, digits or _', {
+      details: { field: 'key' },
+    });
+  }
+  if (RESERVED_KEY.test(key)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'A key may not start with tpl_ or end like a cluster schema (_emr_2026): such names belong to other storage', {
       details: { field: 'key' },
     });
   }

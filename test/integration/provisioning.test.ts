@@ -32,6 +32,34 @@ describe('provisionTenant', () => {
     }
   });
 
+  it('refuses keys that would name another tenant\'s cluster schema or the template database', async () => {
+    for (const key of ['clinic_emr_2026', 'x_pos_1999', 'tpl_0123456789', 'tpl_any']) {
+      const slug = uniqueKey('reserved').replace(/_/g, '-');
+      await expect(
+        provisionTenant(app.tenancy, { level: 'TENANT', parentId: hierarchy.groups[0]!.id, key, slug, name: 'Reserved', isolation: 'SCHEMA' }),
+      ).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'key' } });
+    }
+    // The database says the same, whoever writes the row.
+    await expect(
+      app.tenancy.central.query("INSERT INTO tenants (level, parent_id, key, slug, name) VALUES ('TENANT', $1, 'a_emr_2026', $2, 'x')", [
+        hierarchy.groups[0]!.id,
+        uniqueKey('reserved').replace(/_/g, '-'),
+      ]),
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it("dropping SCHEMA tenant x drops exactly x's schemas, not those of a tenant keyed x_<more>", async () => {
+    const base = uniqueKey('nest');
+    const group = hierarchy.groups[0]!;
+    const x = await provisionTenant(app.tenancy, { level: 'TENANT', parentId: group.id, key: base, slug: base.replace(/_/g, '-'), name: 'X', isolation: 'SCHEMA' });
+    const xy = await provisionTenant(app.tenancy, { level: 'TENANT', parentId: group.id, key: `${base}_y`, slug: `${base}-y`.replace(/_/g, '-'), name: 'XY', isolation: 'SCHEMA' });
+    const year = new Date().getUTCFullYear();
+    await app.tenancy.strategyFor(x).dropStorage(x);
+    expect(await app.tenancy.strategyFor(x).exists(x)).toBe(false);
+    expect(await app.tenancy.strategyFor(xy).exists(xy)).toBe(true);
+    expect(await app.tenancy.clusterExists(xy, 'emr', year)).toBe(true);
+  });
+
   it('refuses a key with SQL in it before anything is created', async () => {
     const slug = uniqueKey('evil').replace(/_/g, '-');
     for (const key of ['x"; DROP DATABASE postgres; --', 'Robert', 'a', `a${'b'.repeat(41)}`, 'tenant-1']) {

@@ -1,4 +1,5 @@
 import { quoteIdent } from '../../infra/sql-names.js';
+import { CLUSTER_MODULES } from '../model.js';
 import { type IsolationStrategy, requireNames, type ServerAdmins } from './isolation-strategy.js';
 
 /**
@@ -21,11 +22,11 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return;
       await admin.withDatabase(databaseName, async (pool) => {
-        // The tenant schema and its cluster schemas; `_` is escaped so only this tenant's match.
-        const pattern = `${schemaName.replace(/_/g, '\\_')}\\_%`;
-        const schemas = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $2', [
+        // The tenant schema and exactly its cluster schemas (`<schema>_<module>_<year>`). A looser
+        // pattern (`<schema>_%`) would also match tenant `x_y`'s schema when dropping tenant `x`.
+        const schemas = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2', [
           schemaName,
-          pattern,
+          clusterSchemasOf(schemaName),
         ]);
         for (const { nspname } of schemas.rows) await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(nspname)} CASCADE`);
       });
@@ -39,4 +40,10 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
     withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withDatabase(requireNames(record).databaseName, fn),
   };
   return strategy;
+}
+
+/** A regular expression matching exactly the cluster schemas of a SCHEMA tenant's schema. */
+export function clusterSchemasOf(schemaName: string): string {
+  // Schema names come from validated keys: [a-z0-9_] only, nothing to escape.
+  return `^${schemaName}_(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`;
 }
