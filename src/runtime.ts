@@ -24,6 +24,7 @@ import {
 } from './tenancy/bootstrappers/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
+import { makeTenancyAdministration } from './tenancy/administration.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
@@ -94,6 +95,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       readiness,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
+      administration: makeTenancyAdministration(tenancy),
     };
     const scopes = makeTenantScopes({
       directory: tenancy.directory,

@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
+import { AdministrationResolver } from './resolvers/administration/administration.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
@@ -19,6 +20,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
     resolvers: [
       ServerInfoResolver,
       TenantResolver,
+      AdministrationResolver,
       CatalogResolver,
       PractitionerResolver,
       PatientResolver,

@@ -6,7 +6,9 @@
 import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
+import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerServersCommands } from './servers.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
 
@@ -23,5 +25,7 @@ const program = new Command()
 registerMigrateCommand(program);
 registerTokenCommand(program);
 registerTenantsRunCommand(program);
+registerServersCommands(program);
+registerKeysCommands(program);
 
 await program.parseAsync(process.argv);

@@ -34,12 +34,15 @@ export const ruleTree = {
     patient: and(canAccessScope, hasAbility('patients:read')),
     visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
+    dbServers: and(isAuthenticated, isSystemAdmin),
   },
   Mutation: {
     createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
+    addDbServer: and(isAuthenticated, isSystemAdmin),
+    rotateEncryptionKeys: and(isAuthenticated, isSystemAdmin),
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -59,6 +62,9 @@ export const ruleTree = {
   Visit: allow,
   Invoice: allow,
   InvoiceLine: allow,
+  DbServer: allow,
+  KeyRotationReport: allow,
+  KeyRotationFailure: allow,
 };
 
 export const permissions = shield(ruleTree, {

@@ -9,6 +9,7 @@ import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { type TenancyAdministration } from '../administration.js';
 import { type ClusterModule } from '../model.js';
 import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
@@ -24,6 +25,8 @@ export type ScopeServices = {
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
+  /** Tenancy administration (servers, keys, lifecycle); the permission rules decide who reaches it. */
+  administration: TenancyAdministration;
 };
 
 /** One handle per tenant-scoped resource. */

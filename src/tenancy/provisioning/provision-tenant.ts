@@ -22,6 +22,8 @@ export type ProvisionInput = {
   isolation?: Isolation;
   /** Lower-case host names; the first is primary. */
   domains?: string[];
+  /** TENANT only: the database server (name or id); default the active server with the fewest tenants. */
+  dbServer?: string | null;
   /** TENANT only: years whose cluster schemas are made now; default the current year. */
   clusterYears?: number[];
   /** Stop after this step, for tests of the rollback path. */
@@ -40,8 +42,8 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   for (const domain of domains) {
     if (!HOST.test(domain)) throw new AppError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(domain)} is not a host name`, { details: { field: 'domains' } });
   }
-  if (input.level !== 'TENANT' && (input.isolation || input.clusterYears)) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation and clusterYears apply to TENANT level only');
+  if (input.level !== 'TENANT' && (input.isolation || input.clusterYears || input.dbServer)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation, dbServer and clusterYears apply to TENANT level only');
   }
   await assertParent(tenancy, input.level, input.parentId ?? null);
 
@@ -49,6 +51,7 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   const strategy = tenancy.strategyFor({ level: input.level, isolation });
   const names = strategy.namesFor(input.key);
   const record = await insertRow(tenancy, input, isolation, names, domains);
+  await tenancy.servers.ensure(record.dbServerId);
 
   try {
     await strategy.createStorage(record);
@@ -114,17 +117,19 @@ async function insertRow(
   const client = await tenancy.central.connect();
   try {
     await client.query('BEGIN');
+    // Placement locks the server rows until COMMIT: concurrent creates cannot overfill a server.
+    const dbServerId = input.level === 'TENANT' ? await tenancy.servers.place(client, input.dbServer) : null;
     const inserted = await client.query<{ id: string }>(
-      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name)
-       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8) RETURNING id`,
-      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName],
+      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id)
+       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9) RETURNING id`,
+      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId],
     );
     const id = inserted.rows[0]!.id;
     for (const [index, domain] of domains.entries()) {
       await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
     }
     await client.query('COMMIT');
-    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, ...names };
+    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, dbServerId, ...names };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     if ((error as { code?: string }).code === '23505') {

@@ -16,6 +16,7 @@ import { type Logger } from '../../infra/logger.js';
 import { type ServerAdmins } from '../isolation/isolation-strategy.js';
 import { makeServerAdmin, withDatabaseUrl, type CentralServerAdmin, type ServerAdmin } from '../isolation/server-admin.js';
 import { SLUG_PATTERN } from '../model.js';
+import { adminPasswordContext } from '../secrets/stored-secrets.js';
 
 /** Name of the central server's row. */
 export const CENTRAL_SERVER_NAME = 'central';
@@ -62,8 +63,6 @@ export interface DbServers extends ServerAdmins {
   close(): Promise<void>;
 }
 
-/** Additional data bound to an admin password's ciphertext. */
-export const adminPasswordContext = (serverId: string) => `db_servers:${serverId}:admin_password`;
 
 const HOST_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
 const ROLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
@@ -183,6 +182,7 @@ export function makeDbServers(options: { central: CentralServerAdmin; keyRing: K
     async add(input) {
       const server = validateServerInput(input);
       await servers.centralServerId();
+      await assertUnregistered(centralPool, server);
       await verifyServer(server);
       const id = randomUUID();
       const secret = keyRing.encrypt(server.adminPassword, adminPasswordContext(id));
@@ -195,13 +195,11 @@ export function makeDbServers(options: { central: CentralServerAdmin; keyRing: K
           [id, server.name, server.host, server.port, server.adminUsername, secret.ciphertext, secret.keyId, server.maxTenants],
         );
         const row = result.rows[0];
-        if (!row) throw new AppError(ErrorCode.CONFLICT, `A server at ${server.host}:${server.port} is registered already`, { details: { field: 'host' } });
+        if (!row) throw hostConflict(server);
         options.logger.info({ serverId: id, name: server.name, host: server.host, port: server.port }, 'database server added');
         return toInfo(row);
       } catch (error) {
-        if ((error as { code?: string }).code === '23505') {
-          throw new AppError(ErrorCode.CONFLICT, `A database server named ${server.name} exists already`, { details: { field: 'name' } });
-        }
+        if ((error as { code?: string }).code === '23505') throw nameConflict(server);
         throw error;
       }
     },
@@ -241,6 +239,21 @@ export function makeDbServers(options: { central: CentralServerAdmin; keyRing: K
     },
   };
   return servers;
+}
+
+const nameConflict = (server: ValidServer) =>
+  new AppError(ErrorCode.CONFLICT, `A database server named ${server.name} exists already`, { details: { field: 'name' } });
+const hostConflict = (server: ValidServer) =>
+  new AppError(ErrorCode.CONFLICT, `A server at ${server.host}:${server.port} is registered already`, { details: { field: 'host' } });
+
+/** Refuses a name or address in use before connecting anywhere (the insert checks again, for races). */
+async function assertUnregistered(pool: pg.Pool, server: ValidServer): Promise<void> {
+  const taken = await pool.query<{ same_name: boolean }>(
+    'SELECT name = $1 AS same_name FROM db_servers WHERE name = $1 OR (lower(host) = lower($2) AND port = $3) ORDER BY 1 DESC LIMIT 1',
+    [server.name, server.host, server.port],
+  );
+  const row = taken.rows[0];
+  if (row) throw row.same_name ? nameConflict(server) : hostConflict(server);
 }
 
 type ValidServer = { name: string; host: string; port: number; adminUsername: string; adminPassword: string; maxTenants: number | null };
