@@ -17,7 +17,7 @@ describe('parseConfig', () => {
   });
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
-    const secret = { JWT_SECRET: 'x'.repeat(32) };
+    const secret = { JWT_SECRET: 'x'.repeat(32), TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
     expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
     expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
   });
