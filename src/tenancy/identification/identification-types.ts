@@ -24,6 +24,8 @@ export type TenantRecord = {
   schemaName: string | null;
   /** The `db_servers` row holding a TENANT's storage; null (or absent in old cache entries): the central server. */
   dbServerId?: string | null;
+  /** The TENANT's own PostgreSQL role (its requests run as it); null for older tenants, apps and groups. Not a secret. */
+  dbUsername?: string | null;
   maintenance: boolean;
   maintenanceMessage: string | null;
   /** ISO 8601 timestamp of the soft delete, or null. */

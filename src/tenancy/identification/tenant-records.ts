@@ -28,6 +28,7 @@ export const tenantRecordSchema = z.object({
   databaseName: z.string().nullable(),
   schemaName: z.string().nullable(),
   dbServerId: z.string().nullable().optional(),
+  dbUsername: z.string().nullable().optional(),
   maintenance: z.boolean(),
   maintenanceMessage: z.string().nullable(),
   deletedAt: z.string().nullable(),
@@ -44,7 +45,7 @@ export const tenantChainSchema = z.discriminatedUnion('level', [
 const recordJson = (alias: string) => `CASE WHEN ${alias}.id IS NULL THEN NULL ELSE json_build_object(
     'id', ${alias}.id, 'level', ${alias}.level, 'parentId', ${alias}.parent_id, 'key', ${alias}.key,
     'slug', ${alias}.slug, 'name', ${alias}.name, 'status', ${alias}.status, 'isolation', ${alias}.isolation,
-    'databaseName', ${alias}.database_name, 'schemaName', ${alias}.schema_name, 'dbServerId', ${alias}.db_server_id,
+    'databaseName', ${alias}.database_name, 'schemaName', ${alias}.schema_name, 'dbServerId', ${alias}.db_server_id, 'dbUsername', ${alias}.db_username,
     'maintenance', ${alias}.maintenance, 'maintenanceMessage', ${alias}.maintenance_message,
     'deletedAt', ${alias}.deleted_at) END`;
 

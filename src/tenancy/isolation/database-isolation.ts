@@ -40,7 +40,7 @@ export function makeDatabaseIsolation(
 
   return {
     namesFor: (key) => ({ databaseName: databaseFor(key), schemaName: 'public' }),
-    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: 'public' }),
+    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: 'public', role: record.dbUsername ?? null }),
     async createStorage(record) {
       const admin = admins.adminFor(record.dbServerId);
       let ready = templateReady.get(admin.serverUrl);

@@ -13,6 +13,8 @@ export type StorageRecord = {
   schemaName: string | null;
   /** The `db_servers` row holding a TENANT's storage; null or absent: the central server. */
   dbServerId?: string | null;
+  /** The TENANT's own role, when it has one: the registry runs its statements as this role. */
+  dbUsername?: string | null;
 };
 
 /** Admin access by server: the strategies find each tenant's server through it. */

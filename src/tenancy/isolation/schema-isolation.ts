@@ -10,7 +10,7 @@ import { type IsolationStrategy, requireNames, type ServerAdmins } from './isola
 export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string, schemaFor: (key: string) => string): IsolationStrategy {
   const strategy: IsolationStrategy = {
     namesFor: (key) => ({ databaseName: sharedDatabase, schemaName: schemaFor(key) }),
-    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: requireNames(record).schemaName }),
+    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: requireNames(record).schemaName, role: record.dbUsername ?? null }),
     async createStorage(record) {
       const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);

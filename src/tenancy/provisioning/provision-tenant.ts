@@ -10,6 +10,8 @@ import { assertKey, assertSlug } from '../storage-names.js';
 import { CLUSTER_MODULES, PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { ensureClusterSchemas } from './cluster-schemas.js';
+import { createTenantRole, dropTenantRole, grantSchemaToRole, newRolePassword } from '../isolation/tenant-role.js';
+import { tenantPasswordContext } from '../secrets/stored-secrets.js';
 
 export type ProvisionInput = {
   level: TenantLevelName;
@@ -61,6 +63,7 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
       migrate(pool, { label: `${levelTarget(input.level)}:${input.key}`, schema: names.schemaName, files }),
     );
     if (input.level === 'TENANT') {
+      await createRole(tenancy, record);
       const years = input.clusterYears ?? [new Date().getUTCFullYear()];
       for (const year of years) await ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES);
     }
@@ -70,11 +73,36 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
     await strategy.dropStorage(record).catch((dropError: unknown) =>
       tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop storage of a failed provisioning'),
     );
+    if (input.level === 'TENANT') {
+      await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, tenancy.naming.tenantRole(record.key)).catch((dropError: unknown) =>
+        tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop the role of a failed provisioning'),
+      );
+    }
     await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
     throw error;
   }
   await tenancy.tenantChanged(record.id);
   return record;
+}
+
+/**
+ * The tenant's own role, its grants on the tenant schema, and its encrypted password in the row.
+ * Sets `record.dbUsername`, so the cluster schemas made next are granted too.
+ */
+async function createRole(tenancy: Tenancy, record: ProvisionedTenant): Promise<void> {
+  const role = tenancy.naming.tenantRole(record.key);
+  const password = newRolePassword();
+  const admin = tenancy.servers.adminFor(record.dbServerId);
+  await createTenantRole(admin, record, role, password);
+  record.dbUsername = role;
+  await tenancy.strategyFor(record).withStoragePool(record, (pool) => grantSchemaToRole(pool, role, record.schemaName!));
+  const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
+  await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
+    record.id,
+    role,
+    secret.ciphertext,
+    secret.keyId,
+  ]);
 }
 
 function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {

@@ -13,6 +13,7 @@
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.js';
+import { poolAsRole } from './role-pool.js';
 import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
 import {
   type ClientFactories,
@@ -172,7 +173,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     let entry = poolEntry.clients.get(target.schema)?.get(kind);
     if (entry === undefined) {
       counters.clientMisses++;
-      entry = createClient(poolEntry, target.schema, kind);
+      entry = createClient(poolEntry, target.schema, kind, target.role ?? null);
     } else {
       counters.clientHits++;
       clients.get(entry); // marks it most recently used
@@ -267,10 +268,10 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     return entry;
   }
 
-  function createClient(poolEntry: PoolEntry, schema: string, kind: PropertyKey): ClientEntry {
+  function createClient(poolEntry: PoolEntry, schema: string, kind: PropertyKey, role: string | null): ClientEntry {
     const factory = Object.hasOwn(factories, kind) ? (factories as Record<PropertyKey, ClientFactory<DisposableClient>>)[kind] : undefined;
     if (typeof factory !== 'function') throw new Error(`No client factory for kind ${JSON.stringify(String(kind))}.`);
-    const client = factory(poolEntry.pool, schema);
+    const client = factory(poolAsRole(poolEntry.pool, role), schema);
     const entry: ClientEntry = { pool: poolEntry, schema, kind, client, leases: 0, cached: true, disposed: false };
     let bySchema = poolEntry.clients.get(schema);
     if (bySchema === undefined) {
