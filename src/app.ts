@@ -9,7 +9,8 @@ import { openRuntime, type Runtime } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
-import { makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { identifyRequest, makeIdentifiers } from './tenancy/identification/identify-request.js';
+import { normalizeHost } from './context/create-context.js';
 
 export type RunningApp = {
   runtime: Runtime;
@@ -42,12 +43,18 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       }
     }
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
+    const identification = { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens };
     const server = await makeServer({
       config,
       logger,
       schema,
-      context: { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens, scopes: runtime.scopes },
+      context: { ...identification, scopes: runtime.scopes },
       readiness: runtime.readiness,
+      homepage: {
+        central: runtime.central.prisma,
+        identifyHost: async (host) =>
+          (await identifyRequest({ host: normalizeHost(host), authorization: undefined, tenantHeader: undefined }, identification)).scope,
+      },
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);

@@ -7,6 +7,7 @@ import { permissions, ruleTree } from './permissions/permissions.js';
 import { AdministrationResolver } from './resolvers/administration/administration.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
+import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
@@ -21,6 +22,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       ServerInfoResolver,
       TenantResolver,
       AdministrationResolver,
+      HomepageResolver,
       CatalogResolver,
       PractitionerResolver,
       PatientResolver,

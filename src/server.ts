@@ -18,6 +18,7 @@ import { currentRequestId, type Readiness, type RequestContext } from './context
 import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
 import { ErrorCode, makeFormatError } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
+import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
 export type MakeServerOptions = {
@@ -27,6 +28,8 @@ export type MakeServerOptions = {
   context: ContextDependencies;
   /** Answers /health/ready. */
   readiness: () => Promise<Readiness>;
+  /** Answers GET / (tenant homepages, the central page). */
+  homepage: HomepageDependencies;
 };
 
 export type TenantgraphServer = {
@@ -41,7 +44,7 @@ export type TenantgraphServer = {
 const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage }: MakeServerOptions): Promise<TenantgraphServer> {
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
   const apollo = new ApolloServer<RequestContext>({
@@ -75,6 +78,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       } else if (url.pathname === '/health/ready' && isRead(req)) {
         const readiness = await checkReadiness();
         sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+      } else if (url.pathname === '/' && isRead(req)) {
+        await serveHomepage(homepage, req, res);
       } else {
         sendJson(res, 404, { error: 'Not found', routes: [GRAPHQL_PATH, '/health/live', '/health/ready'] });
       }

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { makeLogger } from '../infra/logger.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { UsageError } from './tenant-selection.js';
 
 /** Exit codes every command keeps: scripts switch on them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -35,4 +36,16 @@ function fail(error: unknown, json: boolean | undefined) {
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, kind: error instanceof ConfigError ? 'config' : 'runtime' })}\n`);
   else process.stderr.write(`tenantgraph: ${message}\n`);
   process.exitCode = EXIT.failed;
+}
+
+/** Runs `fn`; a UsageError becomes exit code 2 with its message on stderr, and undefined. */
+export async function usage<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`tenantgraph: ${error.message}\n`);
+    process.exitCode = EXIT.usage;
+    return undefined;
+  }
 }

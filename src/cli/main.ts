@@ -8,6 +8,7 @@ import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
 import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerServersCommands } from './servers.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
@@ -25,6 +26,7 @@ const program = new Command()
 registerMigrateCommand(program);
 registerTokenCommand(program);
 registerTenantsRunCommand(program);
+registerBackupCommands(program);
 registerServersCommands(program);
 registerKeysCommands(program);
 

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { type TenantContext } from '../tenancy/bootstrappers/index.js';
-import { EXIT, withRuntime } from './cli-runtime.js';
+import { EXIT, usage, withRuntime } from './cli-runtime.js';
 import { formatFleetSummary, runFleet } from './fleet.js';
-import { parseSlugList, selectTenants, UsageError } from './tenant-selection.js';
+import { parseSlugList, selectTenants } from './tenant-selection.js';
 
 type RunOptions = { tenants?: string[]; all?: boolean; parallel: number; json?: boolean };
 type TenantFunction = (context: TenantContext) => unknown;
@@ -37,15 +37,8 @@ export function registerTenantsRunCommand(program: Command): void {
         return;
       }
       await withRuntime(options, async (runtime) => {
-        let tenants;
-        try {
-          tenants = await selectTenants(runtime.central.pool, options);
-        } catch (error) {
-          if (!(error instanceof UsageError)) throw error;
-          process.stderr.write(`tenantgraph: ${error.message}\n`);
-          process.exitCode = EXIT.usage;
-          return;
-        }
+        const tenants = await usage(() => selectTenants(runtime.central.pool, options));
+        if (!tenants) return;
         const principal = { kind: 'system', actor: `cli:tenants:run:${path.basename(modulePath)}` } as const;
         const summary = await runFleet(
           tenants,

@@ -37,6 +37,8 @@ export const ruleTree = {
     dbServers: and(isAuthenticated, isSystemAdmin),
   },
   Mutation: {
+    // The service narrows to the caller's subtree (NOT_FOUND outside it).
+    setTenantHomepage: and(isAuthenticated, or(isSystemAdmin, isScopeAdmin)),
     createPatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     updatePatient: and(canAccessScope, isTenantWritable, hasAbility('patients:write')),
     recordVisit: and(canAccessScope, isTenantWritable, moduleEnabled('emr'), hasAbility('visits:write')),
@@ -50,6 +52,7 @@ export const ruleTree = {
   Me: allow,
   CurrentTenant: allow,
   Tenant: allow,
+  TenantHomepage: allow,
   TenantDomain: allow,
   TenantConnection: allow,
   TenantEdge: allow,

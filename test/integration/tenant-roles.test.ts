@@ -86,7 +86,7 @@ describe('per-tenant roles', () => {
     const stored = await row(databaseC.id);
     const password = app.tenancy.keyRing.decrypt({ ciphertext: stored.db_password_ciphertext, keyId: 't1' }, tenantPasswordContext(databaseC.id));
     const urlFor = (database: string) => {
-      const url = new URL(testEnv().DATABASE_URL);
+      const url = new URL(testEnv().DATABASE_URL!);
       url.username = stored.db_username;
       url.password = password;
       url.pathname = `/${database}`;

@@ -67,7 +67,16 @@ export function makeDatabaseIsolation(
       }
     },
     async dropStorage(record) {
-      await admins.adminFor(record.dbServerId).maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(requireNames(record).databaseName)} WITH (FORCE)`);
+      // The database the row names, and the tenant's others: its original name and restores
+      // (`<name>-r<timestamp>`; `-` is never in a key, so no other tenant's database matches).
+      const admin = admins.adminFor(record.dbServerId);
+      const base = databaseFor(record.key);
+      const { rows } = await admin.maintenance('SELECT datname FROM pg_database WHERE datname = $1 OR datname = $2 OR starts_with(datname, $3)', [
+        requireNames(record).databaseName,
+        base,
+        `${base}-r`,
+      ]);
+      for (const { datname } of rows as { datname: string }[]) await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
     },
     exists: (record) => admins.adminFor(record.dbServerId).databaseExists(requireNames(record).databaseName),
     withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withDatabase(requireNames(record).databaseName, fn),

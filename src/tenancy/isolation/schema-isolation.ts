@@ -22,11 +22,13 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return;
       await admin.withDatabase(databaseName, async (pool) => {
-        // The tenant schema and exactly its cluster schemas (`<schema>_<module>_<year>`). A looser
-        // pattern (`<schema>_%`) would also match tenant `x_y`'s schema when dropping tenant `x`.
-        const schemas = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2', [
+        // The tenant schema, exactly its cluster schemas (`<schema>_<module>_<year>`) and what a
+        // restore set aside (`…-old-…`). A looser pattern (`<schema>_%`) would also match tenant
+        // `x_y`'s schema when dropping tenant `x`.
+        const schemas = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2 OR nspname ~ $3', [
           schemaName,
           clusterSchemasOf(schemaName),
+          setAsideSchemasOf(schemaName),
         ]);
         for (const { nspname } of schemas.rows) await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(nspname)} CASCADE`);
       });
@@ -46,4 +48,9 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
 export function clusterSchemasOf(schemaName: string): string {
   // Schema names come from validated keys: [a-z0-9_] only, nothing to escape.
   return `^${schemaName}_(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`;
+}
+
+/** Schemas a restore moved aside (`<schema or cluster schema>-old-<timestamp>`); `-` is never in a key. */
+export function setAsideSchemasOf(schemaName: string): string {
+  return `^${schemaName}(_(${CLUSTER_MODULES.join('|')})_[0-9]{4})?-old-`;
 }

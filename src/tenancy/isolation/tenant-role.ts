@@ -12,6 +12,8 @@ import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 import { MIGRATIONS_TABLE } from '../migrator/index.js';
 import { requireNames, type StorageRecord } from './isolation-strategy.js';
+import { CLUSTER_MODULES } from '../model.js';
+import { clusterSchemasOf } from './schema-isolation.js';
 import { type ServerAdmin } from './server-admin.js';
 
 /** A password of 32 random bytes; base64url, so it is safe inside a SQL string literal. */
@@ -44,6 +46,19 @@ export async function grantSchemaToRole(pool: pg.Pool, role: string, schema: str
      ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${r};
      REVOKE ALL ON ${s}.${MIGRATIONS_TABLE} FROM ${r};`,
   );
+}
+
+/**
+ * Grants `role` its tenant schema and every cluster schema in `record`'s storage: for storage made
+ * outside provisioning (a restore, which carries no privileges).
+ */
+export async function grantTenantStorage(admin: ServerAdmin, record: StorageRecord, role: string): Promise<void> {
+  const { databaseName, schemaName } = requireNames(record);
+  const clusters = record.isolation === 'SCHEMA' ? clusterSchemasOf(schemaName) : `^(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`;
+  await admin.withDatabase(databaseName, async (pool) => {
+    const { rows } = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2', [schemaName, clusters]);
+    for (const { nspname } of rows) await grantSchemaToRole(pool, role, nspname);
+  });
 }
 
 /**
