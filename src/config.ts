@@ -84,6 +84,7 @@ const envSchema = z.object({
   TENANT_DATABASE_PREFIX: storagePrefix.default('tenant_'),
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
+  TENANT_DELETE_GRACE_DAYS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more').default(30),
   STORAGE_DIR: z.string().min(1).default('storage'),
   // Secrets at rest: `kid:base64key` (32 bytes), comma-separated, newest first.
   TENANCY_ENCRYPTION_KEYS: z
@@ -141,6 +142,8 @@ export type Config = Readonly<{
     /** Database holding SCHEMA-isolated tenants, on the central server. */
     sharedTenantsDatabase: string;
     demoData: boolean;
+    /** Days a soft-deleted tenant can still be restored. */
+    deleteGraceDays: number;
   }>;
   jwt: Readonly<{
     /** Unset outside production: a development secret is kept in `.data/dev-jwt-secret`. */
@@ -219,6 +222,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       storagePrefix: e.TENANT_DATABASE_PREFIX,
       sharedTenantsDatabase: e.TENANTS_SHARED_DATABASE,
       demoData: e.DEMO_DATA,
+      deleteGraceDays: e.TENANT_DELETE_GRACE_DAYS,
     },
     jwt: {
       secret: e.JWT_SECRET,

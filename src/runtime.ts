@@ -95,7 +95,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       readiness,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
-      administration: makeTenancyAdministration(tenancy),
+      administration: makeTenancyAdministration(tenancy, files),
     };
     const scopes = makeTenantScopes({
       directory: tenancy.directory,

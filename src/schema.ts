@@ -11,6 +11,7 @@ import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
+import { TenantLifecycleResolver } from './resolvers/tenant/tenant-lifecycle.resolver.js';
 import { TenantResolver } from './resolvers/tenant/tenant.resolver.js';
 import { VisitResolver } from './resolvers/visit/visit.resolver.js';
 import './resolvers/common/tenant-level.enum.js';
@@ -21,6 +22,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
     resolvers: [
       ServerInfoResolver,
       TenantResolver,
+      TenantLifecycleResolver,
       AdministrationResolver,
       HomepageResolver,
       CatalogResolver,

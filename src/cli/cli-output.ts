@@ -4,9 +4,11 @@
  */
 import { AppError, ErrorCode } from '../errors/index.js';
 import { EXIT } from './cli-runtime.js';
+import { UsageError } from './tenant-selection.js';
 
 /** Bad input is bad usage (2); anything else that went wrong is a failure (1). */
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof AppError && error.code === ErrorCode.BAD_USER_INPUT && error.extensions.field !== 'connection') return EXIT.usage;
   return EXIT.failed;
 }

@@ -10,6 +10,7 @@ import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerServersCommands } from './servers.command.js';
+import { registerTenantsLifecycleCommands } from './tenants-lifecycle.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
 
@@ -28,6 +29,7 @@ registerTokenCommand(program);
 registerTenantsRunCommand(program);
 registerBackupCommands(program);
 registerServersCommands(program);
+registerTenantsLifecycleCommands(program);
 registerKeysCommands(program);
 
 await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import {
   isScopeAdmin,
   isScopeMember,
   isSystemAdmin,
+  isTenantAdminToken,
   isTenantWritable,
   moduleEnabled,
 } from './rules.js';
@@ -18,6 +19,8 @@ import {
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
+/** Changes a tenant's lifecycle: system admins, and tenant admins (the service allows only their descendants). */
+const canManageTenantLifecycle = and(isAuthenticated, or(isSystemAdmin, isTenantAdminToken));
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
 
 export const ruleTree = {
@@ -45,6 +48,11 @@ export const ruleTree = {
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
     addDbServer: and(isAuthenticated, isSystemAdmin),
     rotateEncryptionKeys: and(isAuthenticated, isSystemAdmin),
+    suspendTenant: canManageTenantLifecycle,
+    resumeTenant: canManageTenantLifecycle,
+    setTenantMaintenance: canManageTenantLifecycle,
+    deleteTenant: canManageTenantLifecycle,
+    restoreTenant: canManageTenantLifecycle,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -66,6 +74,7 @@ export const ruleTree = {
   Invoice: allow,
   InvoiceLine: allow,
   DbServer: allow,
+  TenantDeletion: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,
 };

@@ -2,6 +2,8 @@
  * What GraphQL administration (system admins, ancestors' admins) may ask of the tenancy, as a
  * narrow service on ScopeServices: resolvers never hold the admin pool or the key ring itself.
  */
+import { type TenantFileStore } from '../infra/storage/tenant-files.js';
+import { makeTenantLifecycle, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
@@ -10,10 +12,13 @@ export type TenancyAdministration = {
   listDbServers(): Promise<DbServerInfo[]>;
   addDbServer(input: AddDbServerInput): Promise<DbServerInfo>;
   rotateEncryptionKeys(): Promise<RotationReport>;
+  /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
+  lifecycle: TenantLifecycle;
 };
 
-export function makeTenancyAdministration(tenancy: Pick<Tenancy, 'servers' | 'central' | 'keyRing' | 'logger'>): TenancyAdministration {
+export function makeTenancyAdministration(tenancy: Tenancy, files: Pick<TenantFileStore, 'removeTenant'>): TenancyAdministration {
   return {
+    lifecycle: makeTenantLifecycle({ tenancy, files, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),
     async rotateEncryptionKeys() {
