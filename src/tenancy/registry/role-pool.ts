@@ -10,7 +10,7 @@
  * connection per statement (per transaction inside $transaction), so the checkout is the one place
  * every statement passes.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 
 type RoleTracked = pg.PoolClient & { tenantgraphRole?: string | null };
