@@ -48,7 +48,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       config,
       logger,
       schema,
-      context: { ...identification, scopes: runtime.scopes },
+      context: { ...identification, scopes: runtime.scopes, logger },
       readiness: runtime.readiness,
       homepage: {
         central: runtime.central.prisma,

@@ -104,6 +104,7 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('tenantgraph'),
   JWT_AUDIENCE: z.string().min(1).default('tenantgraph-api'),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
+  ACCESS_TOKEN_MAX_TTL_SECONDS: positiveInt.default(86_400),
   // Client registry (DESIGN §3)
   DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
   DB_POOL_MAX: positiveInt.default(5),
@@ -152,6 +153,8 @@ export type Config = Readonly<{
     issuer: string;
     audience: string;
     accessTokenTtlSeconds: number;
+    /** Tokens whose lifetime (exp - iat) is longer are refused, whoever signed them. */
+    accessTokenMaxTtlSeconds: number;
   }>;
   registry: Readonly<{
     maxClients: number;
@@ -199,6 +202,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       'Invalid configuration: TENANCY_ENCRYPTION_KEYS: required when NODE_ENV=production. Fix TENANCY_ENCRYPTION_KEYS in the environment or .env (e.g. `k1:$(openssl rand -base64 32)`).',
     );
   }
+  if (e.ACCESS_TOKEN_TTL_SECONDS > e.ACCESS_TOKEN_MAX_TTL_SECONDS) {
+    throw new ConfigError(
+      `Invalid configuration: ACCESS_TOKEN_TTL_SECONDS: ${e.ACCESS_TOKEN_TTL_SECONDS} is above ACCESS_TOKEN_MAX_TTL_SECONDS (${e.ACCESS_TOKEN_MAX_TTL_SECONDS}), so every minted token would be refused. Fix ACCESS_TOKEN_TTL_SECONDS or ACCESS_TOKEN_MAX_TTL_SECONDS in the environment or .env.`,
+    );
+  }
   const introspection = e.GRAPHQL_INTROSPECTION ?? !isProduction;
   return deepFreeze({
     env: e.NODE_ENV,
@@ -230,6 +238,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      accessTokenMaxTtlSeconds: e.ACCESS_TOKEN_MAX_TTL_SECONDS,
     },
     registry: {
       maxClients: e.DB_REGISTRY_MAX_CLIENTS,

@@ -16,7 +16,10 @@ export function makeReadinessCheck(pool: Pool, central: MigrationTarget): () => 
       }
       return { ready: true };
     } catch (error) {
-      return { ready: false, reason: `central database unreachable: ${error instanceof Error ? error.message : String(error)}` };
+      // Only the error code: this reason is public (`health { reason }`), and a driver's message
+      // names hosts and ports.
+      const code = (error as { code?: unknown } | null)?.code;
+      return { ready: false, reason: typeof code === 'string' ? `central database unreachable (${code})` : 'central database unreachable' };
     }
   };
 }

@@ -16,8 +16,9 @@ import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
 import { runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
-import { ErrorCode, makeFormatError } from './errors/index.js';
+import { ErrorCode, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
 import { type Logger } from './infra/logger.js';
+import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { acceptWeight, BodyNotUtf8Error, BodyTooLargeError, isUtf8Label, parseMediaType, readBody, RequestAbortedError } from './infra/http-body.js';
 
@@ -54,6 +55,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    // No "Did you mean ...?" in errors when introspection is off: suggestions would leak the schema.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     formatError: makeFormatError(logger, currentRequestId),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
@@ -61,6 +64,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       // We set no cache hints; Apollo's default cache-control plugin would still wrap every field
       // resolver (willResolveField) to compute a policy nobody reads.
       ApolloServerPluginCacheControlDisabled(),
+      retryableErrorsPlugin(),
+      storableInputPlugin(),
     ],
     logger,
   });

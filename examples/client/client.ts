@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'TENANT_CONTEXT_REQUIRED',
   'CONFLICT',
   'DATABASE_BUSY',
+  'DATABASE_UNAVAILABLE',
   'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
@@ -58,7 +59,7 @@ export class TenantgraphError extends Error {
   readonly errors: readonly GraphQLResponseError[];
   /** `x-request-id` of the response; quote it when reporting a problem. */
   readonly requestId: string | null;
-  /** Seconds from `Retry-After` (TENANT_MAINTENANCE, DATABASE_BUSY), else null. */
+  /** Seconds from `Retry-After` (TENANT_MAINTENANCE, DATABASE_BUSY, DATABASE_UNAVAILABLE), else null. */
   readonly retryAfterSeconds: number | null;
 
   constructor(status: number, errors: readonly GraphQLResponseError[], headers: Headers) {

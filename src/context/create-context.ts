@@ -4,8 +4,10 @@
  * thrown from here and answered by Apollo with their HTTP status.
  */
 import { type IncomingHttpHeaders } from 'node:http';
+import { databaseUnavailable, isDatabaseUnavailable } from '../errors/index.js';
+import { type Logger } from '../infra/logger.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
-import { type IdentificationInput } from '../tenancy/identification/identification-types.js';
+import { type Identification, type IdentificationInput } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
 import { type TenantDirectory } from '../tenancy/identification/tenant-directory.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
@@ -16,12 +18,23 @@ export type ContextDependencies = {
   identifiers: readonly TenantIdentifier[];
   tokens: AccessTokenKeys;
   scopes: Pick<TenantScopes, 'enter'>;
+  /** For the one warning identification logs itself (the rest goes through the scope's logger). */
+  logger: Logger;
 };
 
 /** The entered scope of one request; the server releases it when the response is complete. */
 export async function createRequestContext(deps: ContextDependencies, request: { requestId: string; headers: IncomingHttpHeaders }): Promise<EnteredScope> {
-  const { principal, scope } = await identifyRequest(identificationInput(request.headers), deps);
-  return deps.scopes.enter({ id: request.requestId, scope, principal });
+  let identification: Identification;
+  try {
+    identification = await identifyRequest(identificationInput(request.headers), deps);
+  } catch (error) {
+    // The tenant directory reads the central database on a cache miss: an outage there is a
+    // retryable 503, not an internal error.
+    if (!isDatabaseUnavailable(error)) throw error;
+    deps.logger.warn({ err: error, requestId: request.requestId }, 'database unavailable while identifying the request');
+    throw databaseUnavailable(error);
+  }
+  return deps.scopes.enter({ id: request.requestId, scope: identification.scope, principal: identification.principal });
 }
 
 /** Host without port, lower-case; IPv6 literals lose their brackets. */

@@ -16,6 +16,7 @@ export enum ErrorCode {
   TENANT_CONTEXT_REQUIRED = 'TENANT_CONTEXT_REQUIRED',
   CONFLICT = 'CONFLICT',
   DATABASE_BUSY = 'DATABASE_BUSY',
+  DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
@@ -35,6 +36,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.DATABASE_BUSY]: 503,
+  [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 };
@@ -44,3 +46,6 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
  * time. Prisma wraps that error but keeps its message, so formatError recognises it by this.
  */
 export const DATABASE_BUSY_MARKER = 'tenantgraph:DATABASE_BUSY';
+
+/** Seconds a client is told to wait (`Retry-After`) when PostgreSQL cannot be reached. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;

@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from './app-error.js';
-import { DATABASE_BUSY_MARKER, ErrorCode } from './error-code.js';
+import { DATABASE_BUSY_MARKER, DATABASE_RETRY_AFTER_SECONDS, ErrorCode } from './error-code.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { type Logger } from '../infra/logger.js';
 
 /**
@@ -25,6 +26,16 @@ export function makeFormatError(logger: Logger, currentRequestId: () => string |
         message: 'The database is busy; retry shortly',
         ...(formatted.path ? { path: formatted.path } : {}),
         extensions: { code: ErrorCode.DATABASE_BUSY, ...(requestId ? { requestId } : {}) },
+      };
+    }
+    // PostgreSQL unreachable, restarting or shutting down: an outage the client should retry
+    // (retryable-errors.plugin.ts sets the 503 and Retry-After).
+    if (isDatabaseUnavailable(original)) {
+      logger.warn({ err: original, requestId, path: formatted.path }, 'database unavailable');
+      return {
+        message: 'The database is unavailable; retry shortly',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: ErrorCode.DATABASE_UNAVAILABLE, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, ...(requestId ? { requestId } : {}) },
       };
     }
     logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error in GraphQL request');

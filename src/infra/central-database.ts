@@ -9,6 +9,7 @@ import { PrismaClient } from '../generated/central/client.js';
 import { quoteIdent } from './sql-names.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { redactUrl, type Logger } from './logger.js';
+import { ignoreCheckedOutError } from '../tenancy/registry/client-registry.js';
 
 export type CentralPrisma = PrismaClient;
 
@@ -66,6 +67,9 @@ export async function openCentralDatabase(config: Config, logger: Logger): Promi
   const pool = new pg.Pool({ connectionString: url, max: config.database.centralPoolMax, application_name: 'tenantgraph:central' });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (error) => logger.warn({ err: error }, 'central database connection lost'));
+  // A connection that dies while checked out has no pg-pool listener: without this one its
+  // 'error' would crash the process (the query or release using it reports the failure).
+  pool.on('connect', (client) => client.on('error', ignoreCheckedOutError));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     url,

@@ -14,6 +14,8 @@ import {
   isTenantAdminToken,
   isTenantWritable,
   moduleEnabled,
+  scopeDetailsVisible,
+  tenantDetailsVisible,
 } from './rules.js';
 
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
@@ -58,8 +60,9 @@ export const ruleTree = {
   Health: allow,
   ServerInfo: allow,
   Me: allow,
-  CurrentTenant: allow,
-  Tenant: allow,
+  // Anonymous callers (a login page) see the slug, name and status of the host's tenant, no more.
+  CurrentTenant: { '*': allow, app: scopeDetailsVisible, group: scopeDetailsVisible },
+  Tenant: { '*': tenantDetailsVisible, slug: allow, name: allow, status: allow },
   TenantHomepage: allow,
   TenantDomain: allow,
   TenantConnection: allow,

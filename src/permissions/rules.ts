@@ -6,10 +6,10 @@
 import { rule } from 'graphql-shield';
 import { type RequestContext } from '../context/request-context.js';
 import { AppError, ErrorCode } from '../errors/index.js';
-import { chainTarget, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/identification/identification-types.js';
+import { chainRecords, chainTarget, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/identification/identification-types.js';
 import { type ClusterModule } from '../tenancy/model.js';
 
-const user = (context: RequestContext): UserPrincipal | undefined => (context.principal.kind === 'user' ? context.principal : undefined);
+const user = (context: Pick<RequestContext, 'principal'>): UserPrincipal | undefined => (context.principal.kind === 'user' ? context.principal : undefined);
 
 export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) =>
   user(context) ? true : new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in or send a bearer token'),
@@ -81,6 +81,31 @@ export const isTenantWritable = rule({ cache: 'contextual' })((_parent, _args, c
   if (target.maintenance) return new AppError(ErrorCode.TENANT_MAINTENANCE, 'This tenant is in maintenance: it is read-only', { headers: { 'Retry-After': '60' } });
   return true;
 });
+
+/**
+ * Whether the principal may see more of the request's tenant than a login page needs (its slug,
+ * name and status): system admins, members of the tenant itself, and admins of it or an ancestor
+ * (the principals `canAccessScope` lets in). Anyone can name a host; not everyone may learn its
+ * ids, isolation, hierarchy and domains.
+ */
+export function mayDescribeScope(context: Pick<RequestContext, 'scope' | 'principal'>): boolean {
+  const principal = user(context);
+  if (!principal) return false;
+  if (principal.isSystemAdmin || context.scope.level === 'CENTRAL') return true;
+  if (principal.tenantId === null) return false;
+  if (principal.tenantId === chainTarget(context.scope).id) return true;
+  return principal.roles.includes(TENANT_ADMIN_ROLE) && chainRecords(context.scope).some((record) => record.id === principal.tenantId);
+}
+
+const hiddenDetails = () => new AppError(ErrorCode.FORBIDDEN, "Only a tenant's slug, name and status are public; sign in to see more");
+
+/** `currentTenant { app group }`: only for principals that may describe the scope. */
+export const scopeDetailsVisible = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => mayDescribeScope(context) || hiddenDetails());
+
+/** A Tenant's fields beyond slug, name and status, unless the resolver marked it as a public view. */
+export const tenantDetailsVisible = rule({ cache: 'no_cache' })((parent: { detailsHidden?: boolean } | undefined) =>
+  parent?.detailsHidden === true ? hiddenDetails() : true,
+);
 
 /** graphql-shield wants one rule instance per name, so parameterised rules are made once per argument. */
 function memoizeByName<A extends string, R>(make: (arg: A) => R): (arg: A) => R {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { type DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { startApp, type RunningApp, type StartOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -43,10 +44,13 @@ export function testEnv(): Record<string, string> {
   };
 }
 
-/** Starts the whole server on a free port against this run's test database. */
-export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+/**
+ * Starts the whole server on a free port against this run's test database.
+ * @param logDestination where log lines go (e.g. a stream that keeps them); default stdout
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}, logDestination?: DestinationStream): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
-  const app = await startApp(config, makeLogger(config.log.level), options);
+  const app = await startApp(config, makeLogger(config.log.level, 'tenantgraph', logDestination), options);
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
@@ -91,3 +95,9 @@ export function postJson<T>(port: number, path: string, payload: unknown, header
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+/** Log lines kept in memory: pass `stream` to startTestApp (with LOG_LEVEL set) and read `lines`. */
+export function logCapture(): { stream: DestinationStream; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, stream: { write: (line: string) => void lines.push(line) } };
+}

@@ -53,4 +53,8 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.http)).toBe(true);
   });
+  it('bounds token lifetimes: ACCESS_TOKEN_MAX_TTL_SECONDS defaults to 24 h and must cover ACCESS_TOKEN_TTL_SECONDS', () => {
+    expect(parseConfig({}).jwt.accessTokenMaxTtlSeconds).toBe(86_400);
+    expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '7200', ACCESS_TOKEN_MAX_TTL_SECONDS: '3600' })).toThrow(/ACCESS_TOKEN_TTL_SECONDS: 7200 is above ACCESS_TOKEN_MAX_TTL_SECONDS/);
+  });
 });

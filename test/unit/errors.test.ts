@@ -56,3 +56,23 @@ describe('formatError and the connection budget', () => {
     });
   });
 });
+
+describe('formatError and database outages', () => {
+  it('turns an unreachable database (as Prisma 7 wraps it) into DATABASE_UNAVAILABLE, never INTERNAL_SERVER_ERROR', () => {
+    const prisma = Object.assign(new Error('Invalid `prisma.patient.findMany()` invocation: Can’t reach database server'), {
+      code: 'P1001',
+      meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5432 } } },
+    });
+    const wrapped = new GraphQLError(prisma.message, { originalError: prisma, path: ['patients'] });
+    expect(format({ message: prisma.message, path: ['patients'] }, wrapped)).toEqual({
+      message: 'The database is unavailable; retry shortly',
+      path: ['patients'],
+      extensions: { code: 'DATABASE_UNAVAILABLE', retryAfterSeconds: 5, requestId: 'req-1' },
+    });
+  });
+
+  it('has a 503 status for the new code', async () => {
+    const { httpStatusOf } = await import('../../src/errors/index.js');
+    expect(httpStatusOf[ErrorCode.DATABASE_UNAVAILABLE]).toBe(503);
+  });
+});

@@ -163,3 +163,34 @@ describe('authenticate (Authorization header)', () => {
     }
   });
 });
+
+describe('token lifetime', () => {
+  /** Signs a token with arbitrary iat/exp, as someone holding the key (or a buggy issuer) could. */
+  const signed = (iat: number, exp: number) =>
+    new SignJWT({ roles: [], abilities: [] })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setSubject('acc-1')
+      .setIssuer('tenantgraph')
+      .setAudience('tenantgraph-api')
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(keys.key);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token issued more than 60 s in the future, accepts one within the skew', async () => {
+    await expectUnauthenticated(verifyAccessToken(keys, await signed(now() + 120, now() + 600)), /issued in the future/);
+    await expect(verifyAccessToken(keys, await signed(now() + 30, now() + 600))).resolves.toMatchObject({ subject: 'acc-1' });
+  });
+
+  it('refuses a token living longer than ACCESS_TOKEN_MAX_TTL_SECONDS (default 24 h), even one a century long', async () => {
+    await expectUnauthenticated(verifyAccessToken(keys, await signed(now(), now() + 100 * 365 * 86_400)), /lives longer/);
+    await expectUnauthenticated(verifyAccessToken(keys, await signed(now(), now() + 86_401)), /lives longer/);
+    await expect(verifyAccessToken(keys, await signed(now(), now() + 86_400))).resolves.toMatchObject({ subject: 'acc-1' });
+    const strict = await makeAccessTokenKeys(SECRET, { ...settings, accessTokenMaxTtlSeconds: 600 });
+    await expectUnauthenticated(verifyAccessToken(strict, await signed(now(), now() + 3600)), /lives longer/);
+  });
+
+  it('does not mint what it would refuse', async () => {
+    await expect(mintAccessToken(keys, { subject: 'acc-1' }, { ttlSeconds: 86_401 })).rejects.toThrow(/at most 86400/);
+  });
+});

@@ -9,6 +9,8 @@ import { getPatient } from '../patient/patient.service.js';
 import { assertCluster, type ClusterDeps } from '../visit/visit.service.js';
 import { type CreateInvoiceInput, type Invoice } from './invoice.type.js';
 
+const MAX_TOTAL_CENTS = 2_147_483_647;
+
 export async function listInvoices(context: ClusterDeps, year: number, patientId?: string | null): Promise<Invoice[]> {
   await assertCluster(context, 'pos', year);
   if (patientId && !isUuid(patientId)) return [];
@@ -56,6 +58,10 @@ export async function createInvoice(context: ClusterDeps, input: CreateInvoiceIn
     return { catalogItemId: item.id, quantity: line.quantity, unitPriceCents: item.priceCents };
   });
   const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+  // total_cents is an int4 column (and a GraphQL Int): a larger total would fail in PostgreSQL.
+  if (totalCents > MAX_TOTAL_CENTS) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `The invoice total may be at most ${MAX_TOTAL_CENTS} cents; split it into several invoices`, { details: { field: 'lines' } });
+  }
   return context.db.cluster('pos', year).invoice.create({
     data: { patientId: input.patientId, issuedAt, totalCents, number: `INV-${year}-${randomBytes(4).toString('hex').toUpperCase()}`, lines: { create: lines } },
     include: { lines: { orderBy: { id: 'asc' } } },

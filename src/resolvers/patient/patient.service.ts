@@ -34,7 +34,7 @@ export async function listPatients(
     });
   }
   if (args.after) {
-    const [lastName, firstName, id] = decodeCursor(args.after, tenantId, 3) as [string, string, string];
+    const [lastName, firstName, id] = decodeCursor(args.after, tenantId, ['text', 'text', 'uuid']) as [string, string, string];
     and.push({
       OR: [
         { lastName: { gt: lastName } },
@@ -77,6 +77,8 @@ export async function updatePatient(db: TenantClient, id: string, input: UpdateP
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Earlier dates are typing mistakes (and year 0 is not a date PostgreSQL and JavaScript agree on). */
+const MIN_BIRTH_YEAR = 1800;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Checks and normalises patient fields; `creating` makes the required ones required. */
@@ -98,8 +100,14 @@ function validatePatient(input: CreatePatientInput | UpdatePatientInput, creatin
     if (input.birthDate === null) data.birthDate = null;
     else {
       const date = new Date(`${input.birthDate}T00:00:00Z`);
-      if (!DATE.test(input.birthDate) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== input.birthDate || date > new Date()) {
-        throw new AppError(ErrorCode.BAD_USER_INPUT, 'birthDate must be a past date as YYYY-MM-DD', { details: { field: 'birthDate' } });
+      if (
+        !DATE.test(input.birthDate) ||
+        Number.isNaN(date.getTime()) ||
+        date.toISOString().slice(0, 10) !== input.birthDate ||
+        date > new Date() ||
+        date.getUTCFullYear() < MIN_BIRTH_YEAR
+      ) {
+        throw new AppError(ErrorCode.BAD_USER_INPUT, `birthDate must be a past date from ${MIN_BIRTH_YEAR} on, as YYYY-MM-DD`, { details: { field: 'birthDate' } });
       }
       data.birthDate = date;
     }

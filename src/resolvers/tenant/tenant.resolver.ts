@@ -29,7 +29,7 @@ export class TenantResolver {
 
   @Query(() => CurrentTenant, { description: 'Where this request stands: its level and tenant chain.' })
   currentTenant(@Ctx() context: RequestContext): CurrentTenant {
-    return currentTenantOf(context.scope);
+    return currentTenantOf(context);
   }
 
   @Query(() => Me, { description: 'Who this request runs as.' })

@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import { scopeLoader, type TenantContext } from '../../tenancy/bootstrappers/index.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type Prisma } from '../../generated/central/client.js';
-import { chainTarget, type IdentifiedScope, type TenantRecord } from '../../tenancy/identification/identification-types.js';
+import { mayDescribeScope } from '../../permissions/rules.js';
+import { chainTarget, type TenantRecord } from '../../tenancy/identification/identification-types.js';
 import { byIds, groupedBy } from '../common/batch.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid } from '../common/prisma-errors.js';
@@ -54,7 +55,7 @@ export async function listTenants(
   const search = filter?.search?.trim();
   if (search) and.push({ OR: [{ slug: { contains: search } }, { name: { contains: search, mode: 'insensitive' } }] });
   if (args.after) {
-    const [slug] = decodeCursor(args.after, CENTRAL_CURSOR_SCOPE, 1) as [string];
+    const [slug] = decodeCursor(args.after, CENTRAL_CURSOR_SCOPE, ['text']) as [string];
     and.push({ slug: { gt: slug } });
   }
   const rows = await context.db.central().tenant.findMany({ where: { AND: and }, orderBy: { slug: 'asc' }, take: take + 1 });
@@ -90,12 +91,17 @@ export function domainsByTenantLoader(context: TenantAdminDeps): DataLoader<stri
   );
 }
 
-export function currentTenantOf(scope: IdentifiedScope) {
+export function currentTenantOf(context: Pick<TenantContext, 'scope' | 'principal'>) {
+  const scope = context.scope;
   if (scope.level === 'CENTRAL') return { level: 'CENTRAL' as TenantLevel, tenant: null, app: null, group: null };
+  // An outsider (anonymous, or signed in elsewhere) gets the public view; the Tenant field rules
+  // refuse everything but slug, name and status on it (permissions.ts).
+  const detailsHidden = !mayDescribeScope(context);
+  const view = (record: TenantRecord): Tenant => (detailsHidden ? { ...toTenant(record), detailsHidden } : toTenant(record));
   return {
     level: scope.level as TenantLevel,
-    tenant: toTenant(chainTarget(scope)),
-    app: toTenant(scope.app),
-    group: scope.level === 'APP' ? null : toTenant(scope.group),
+    tenant: view(chainTarget(scope)),
+    app: view(scope.app),
+    group: scope.level === 'APP' ? null : view(scope.group),
   };
 }

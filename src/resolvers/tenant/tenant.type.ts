@@ -38,6 +38,9 @@ export class Tenant {
   maintenance!: boolean;
 
   parentId!: string | null;
+
+  /** Set on the public view of a tenant (currentTenant for an outsider): only slug, name and status resolve. */
+  detailsHidden?: boolean;
 }
 
 @ObjectType()

@@ -22,7 +22,13 @@ export type AccessTokenKeys = Readonly<{
   audience: string;
   /** Lifetime of minted tokens unless a mint says otherwise. Default ACCESS_TOKEN_TTL_SECONDS = 3600. */
   ttlSeconds: number;
+  /** Longest lifetime (exp - iat) accepted or minted. Default ACCESS_TOKEN_MAX_TTL_SECONDS = 86400. */
+  maxTtlSeconds: number;
 }>;
+
+/** How far in the future `iat` may be (clock skew between the minting and the verifying host). */
+export const MAX_IAT_SKEW_SECONDS = 60;
+const DEFAULT_MAX_TTL_SECONDS = 86_400;
 
 export type AccessTokenClaims = {
   /** Account id; becomes `sub`. */
@@ -38,7 +44,7 @@ export type AccessTokenClaims = {
 /** Imports the HMAC key once, so signing and verifying do not re-import it per request. */
 export async function makeAccessTokenKeys(
   secret: string | Uint8Array,
-  settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'>,
+  settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & { accessTokenMaxTtlSeconds?: number },
 ): Promise<AccessTokenKeys> {
   const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
   const key = await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
@@ -48,6 +54,7 @@ export async function makeAccessTokenKeys(
     issuer: settings.issuer,
     audience: settings.audience,
     ttlSeconds: settings.accessTokenTtlSeconds,
+    maxTtlSeconds: settings.accessTokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS,
   });
 }
 
@@ -66,6 +73,7 @@ export async function mintAccessToken(
   const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const ttl = options.ttlSeconds ?? keys.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('mintAccessToken: ttlSeconds must be a positive whole number');
+  if (ttl > keys.maxTtlSeconds) throw new Error(`mintAccessToken: ttlSeconds may be at most ${keys.maxTtlSeconds} (ACCESS_TOKEN_MAX_TTL_SECONDS)`);
   const payload: Record<string, unknown> = { roles: [...(claims.roles ?? [])], abilities: [...(claims.abilities ?? [])] };
   if (claims.tenantId) payload.tid = claims.tenantId;
   if (claims.impersonatorId) payload.act = { sub: claims.impersonatorId };
@@ -141,6 +149,7 @@ async function verifyWithExpiry(
     });
     // The key id names the secret; a token from another key (rotated out, another installation) is refused.
     if (verified.protectedHeader.kid !== keys.keyId) throw invalidToken();
+    assertSaneLifetime(keys, verified.payload, options.now);
     payload = verified.payload;
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -157,6 +166,19 @@ async function verifyWithExpiry(
     impersonatorId: claims.data.act?.sub ?? null,
   });
   return { principal, expiresAt: (payload as { exp: number }).exp };
+}
+
+/**
+ * jose checks `exp` and `nbf` but not `iat` on its own: a token "issued" in the future, or one
+ * living longer than any this server mints (a leaked signing key's forgery, a misconfigured
+ * issuer), is refused. Both checks are on the token alone, so a cached success stays valid.
+ */
+function assertSaneLifetime(keys: AccessTokenKeys, payload: { iat?: unknown; exp?: unknown }, now: Date | undefined): void {
+  const { iat, exp } = payload;
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw invalidToken();
+  const nowSeconds = Math.floor((now ?? new Date()).getTime() / 1000);
+  if (iat > nowSeconds + MAX_IAT_SKEW_SECONDS) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Access token is issued in the future');
+  if (exp - iat > keys.maxTtlSeconds) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Access token lives longer than this server accepts');
 }
 
 function invalidToken(cause?: unknown): AppError {

@@ -29,6 +29,9 @@ import {
 
 export const DEFAULT_APPLICATION_NAME = 'tenantgraph:tenant';
 
+/** See the pool's 'connect' listener: the error reaches whoever uses the connection. */
+export function ignoreCheckedOutError(): void {}
+
 /** Server URLs as given are cached up to this many; beyond it the cache starts over. */
 const MAX_CACHED_SERVER_URLS = 1024;
 
@@ -257,6 +260,10 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     // An idle connection losing its server must not crash the process.
     pool.on('error', reportError);
     pool.on('connect', (client: pg.PoolClient) => {
+      // pg-pool listens for errors only on idle connections. One that dies while checked out
+      // (the server restarts between a transaction's statements) would emit 'error' with no
+      // listener and crash the process; its query or its release reports it instead.
+      client.on('error', ignoreCheckedOutError);
       const budgeted = client as unknown as BudgetedClient;
       budgeted.owner = entry;
       entry.connections.add(budgeted);
