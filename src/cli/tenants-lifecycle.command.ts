@@ -9,7 +9,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import Table from 'cli-table3';
 import { type Runtime } from '../runtime.js';
-import { SLUG_PATTERN, TENANT_LEVELS, TENANT_STATUSES } from '../tenancy/model.js';
+import { ISOLATIONS, SLUG_PATTERN, TENANT_LEVELS, TENANT_STATUSES, type Isolation } from '../tenancy/model.js';
 import { EXIT, withRuntime } from './cli-runtime.js';
 import { printJson, reporting } from './cli-output.js';
 import { UsageError } from './tenant-selection.js';
@@ -34,6 +34,46 @@ export function registerTenantsLifecycleCommands(program: Command): void {
           const table = new Table({ head: ['slug', 'name', 'level', 'isolation', 'status', 'maintenance', 'parent', 'server'], style: { head: [] } });
           for (const t of tenants) table.push([t.slug, t.name, t.level, t.level === 'TENANT' ? t.isolation : '', t.status, t.maintenance ? 'yes' : '', t.parent ?? '', t.server ?? '']);
           process.stdout.write(`${table.toString()}\n${tenants.length} tenant(s)\n`);
+        }),
+      );
+    });
+
+  program
+    .command('tenants:create')
+    .description('Create and provision a tenant; prints it once ACTIVE.')
+    .requiredOption('--level <level>', `one of ${TENANT_LEVELS.join(', ')}`, oneOf(TENANT_LEVELS))
+    .option('--parent <slug>', 'the parent tenant (an APP for a CENTRAL_TENANT, a CENTRAL_TENANT for a TENANT)', slug)
+    .requiredOption('--slug <slug>', 'public name (subdomain, X-Tenant)', slug)
+    .requiredOption('--name <name>', 'display name')
+    .option('--key <key>', 'storage key; default the slug with - as _')
+    .option('--isolation <isolation>', `TENANT only: ${ISOLATIONS.join(' or ')}`, oneOf(ISOLATIONS))
+    .option('--domain <host>', 'a host name (repeat for several; the first is primary)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--server <name>', 'TENANT only: the database server; default the one with the fewest tenants')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (options: { level: string; parent?: string; slug: string; name: string; key?: string; isolation?: Isolation; domain?: string[]; server?: string; json?: boolean }) => {
+      await withRuntime(options, (runtime) =>
+        reporting(options.json, async () => {
+          let parentId: string | null = null;
+          if (options.parent) {
+            const parent = await runtime.central.pool.query<{ id: string }>('SELECT id FROM tenants WHERE slug = $1', [options.parent]);
+            if (!parent.rows[0]) throw new UsageError(`no tenant has the slug ${JSON.stringify(options.parent)}`);
+            parentId = parent.rows[0].id;
+          }
+          const started = performance.now();
+          const made = await runtime.services.administration.createTenant(SYSTEM, {
+            level: options.level,
+            parentId,
+            slug: options.slug,
+            name: options.name,
+            key: options.key ?? null,
+            isolation: options.isolation ?? null,
+            domains: options.domain ?? null,
+            dbServer: options.server ?? null,
+          });
+          const durationMs = Math.round(performance.now() - started);
+          const tenant = { id: made.id, slug: made.slug, level: made.level, isolation: made.isolation, status: 'ACTIVE', databaseName: made.databaseName, schemaName: made.schemaName, dbServerId: made.dbServerId ?? null };
+          if (options.json) return printJson({ ok: true, tenant, durationMs });
+          process.stdout.write(`Created ${made.level} ${made.slug} (id ${made.id}) in ${durationMs} ms: ACTIVE\n`);
         }),
       );
     });

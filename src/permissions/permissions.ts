@@ -50,6 +50,7 @@ export const ruleTree = {
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
     addDbServer: and(isAuthenticated, isSystemAdmin),
     rotateEncryptionKeys: and(isAuthenticated, isSystemAdmin),
+    createTenant: canManageTenantLifecycle,
     suspendTenant: canManageTenantLifecycle,
     resumeTenant: canManageTenantLifecycle,
     setTenantMaintenance: canManageTenantLifecycle,

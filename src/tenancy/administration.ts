@@ -3,7 +3,9 @@
  * narrow service on ScopeServices: resolvers never hold the admin pool or the key ring itself.
  */
 import { type TenantFileStore } from '../infra/storage/tenant-files.js';
-import { makeTenantLifecycle, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
+import { createTenant, type CreateTenantInput } from './lifecycle/create-tenant.js';
+import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
+import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
@@ -14,10 +16,12 @@ export type TenancyAdministration = {
   rotateEncryptionKeys(): Promise<RotationReport>;
   /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
   lifecycle: TenantLifecycle;
+  createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
 };
 
 export function makeTenancyAdministration(tenancy: Tenancy, files: Pick<TenantFileStore, 'removeTenant'>): TenancyAdministration {
   return {
+    createTenant: (actor, input) => createTenant(tenancy, actor, input),
     lifecycle: makeTenantLifecycle({ tenancy, files, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),

@@ -1,10 +1,38 @@
-import { Arg, Ctx, Directive, Field, ID, Mutation, ObjectType, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, Field, ID, InputType, Mutation, ObjectType, Resolver } from 'type-graphql';
 import { type RequestContext } from '../../context/request-context.js';
 import { tenantLevel } from '../../directives/tenant-level.directive.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type LifecycleActor } from '../../tenancy/lifecycle/tenant-lifecycle.js';
 import { toTenant } from './tenant.service.js';
 import { Tenant } from './tenant.type.js';
+import { TenantIsolation, TenantLevel } from '../common/tenant-level.enum.js';
+
+@InputType()
+export class CreateTenantInput {
+  @Field(() => TenantLevel, { description: 'APP, CENTRAL_TENANT or TENANT.' })
+  level!: TenantLevel;
+
+  @Field(() => ID, { nullable: true, description: 'The APP of a CENTRAL_TENANT, the CENTRAL_TENANT of a TENANT; none for an APP.' })
+  parentId?: string | null;
+
+  @Field(() => String)
+  slug!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true, description: 'Names its storage; default: the slug with - as _.' })
+  key?: string | null;
+
+  @Field(() => TenantIsolation, { nullable: true, description: 'TENANT only; default DATABASE.' })
+  isolation?: TenantIsolation | null;
+
+  @Field(() => [String], { nullable: true, description: 'Host names; the first is primary.' })
+  domains?: string[] | null;
+
+  @Field(() => String, { nullable: true, description: 'TENANT only: a database server name or id; default the active one with the fewest tenants.' })
+  dbServer?: string | null;
+}
 
 @ObjectType({ description: 'What deleteTenant did.' })
 export class TenantDeletion {
@@ -32,6 +60,13 @@ function actorOf(context: RequestContext): LifecycleActor {
 /** Lifecycle mutations for system admins and admins of an ancestor of the tenant. */
 @Resolver()
 export class TenantLifecycleResolver {
+  @Mutation(() => Tenant, { description: 'Creates and provisions a tenant (storage, role, migrations, cluster schemas, domains); answers once it is ACTIVE.' })
+  @Directive(tenantLevel('CENTRAL'))
+  async createTenant(@Arg('input', () => CreateTenantInput) input: CreateTenantInput, @Ctx() context: RequestContext): Promise<Tenant> {
+    const made = await context.services.administration.createTenant(actorOf(context), input);
+    return toTenant({ ...made, status: 'ACTIVE', maintenance: false });
+  }
+
   @Mutation(() => Tenant, { description: 'Makes an ACTIVE tenant read-only for everyone but system admins.' })
   @Directive(tenantLevel('CENTRAL'))
   async suspendTenant(@Arg('id', () => ID) id: string, @Arg('reason', () => String) reason: string, @Ctx() context: RequestContext): Promise<Tenant> {
