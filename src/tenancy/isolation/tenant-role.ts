@@ -7,7 +7,7 @@
  * The admin role that creates it is made a member, which is what lets the shared pools (logged in
  * as the admin) `SET ROLE` to it. The migrations bookkeeping table stays the admin's.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 import { MIGRATIONS_TABLE } from '../migrator/index.js';
@@ -21,10 +21,27 @@ export function newRolePassword(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, 4096 iterations, as
+ * PostgreSQL makes it). Sent instead of the password, so the plaintext never reaches the server,
+ * where a failing statement would be written to its log with its text.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
 /** Creates the role and lets the admin act as it. Fails if it exists (a name belongs to one tenant). */
 export async function createTenantRole(admin: ServerAdmin, record: StorageRecord, role: string, password: string): Promise<void> {
-  if (!/^[A-Za-z0-9_-]+$/.test(password)) throw new Error('role passwords are base64url');
-  await admin.maintenance(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${password}'`);
+  const verifier = scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
+  await admin
+    .maintenance(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifier}'`)
+    .catch((error: { code?: string }) => {
+      if (error.code !== '42501') throw error;
+      throw new Error('The database admin role may not create roles: give it CREATEROLE (ALTER ROLE <admin> CREATEROLE), which per-tenant roles need', { cause: error });
+    });
   await admin.maintenance(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
   if (record.isolation === 'DATABASE') {
     // Its own database: only it (and the admin) may connect. The shared SCHEMA database stays open to all tenant roles.
