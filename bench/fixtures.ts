@@ -14,6 +14,7 @@ import { migrate } from '../src/tenancy/migrator/index.js';
 import { provisionTenant } from '../src/tenancy/provisioning/provision-tenant.js';
 import { quoteIdent } from '../src/infra/sql-names.js';
 import { type Isolation } from '../src/tenancy/model.js';
+import { openTenancyEvents, type TenancyEvents } from '../src/tenancy/events/index.js';
 import { createTenancy, type Tenancy } from '../src/tenancy/tenancy.js';
 import { type BenchEnvironment } from './environment.js';
 import { mapLimit } from './util.js';
@@ -75,12 +76,14 @@ export async function ensureFixtures(
   });
   const logger = makeLogger('warn', 'bench');
   const central = await openCentralDatabase(config, logger); // creates tg_bench when missing
-  // With Redis, provisioning publishes directory invalidations like production does.
+  // With Redis, provisioning publishes tenancy events like production does.
   const redis = openRedis(bench.redisUrl, logger, { name: 'tenantgraph-bench' });
   let tenancy: Tenancy | undefined;
+  let events: TenancyEvents | undefined;
   try {
     await migrate(central.pool, await centralMigrationTarget());
-    tenancy = await createTenancy({ config, logger, central, redis });
+    events = await openTenancyEvents({ redis, logger });
+    tenancy = await createTenancy({ config, logger, central, redis, events });
     const t = tenancy;
 
     const app = await ensureTenant(t, { level: 'APP', key: APP_KEY });
@@ -122,6 +125,7 @@ export async function ensureFixtures(
     return { ...fixtures, provisioned: missing.length, setupSeconds: (performance.now() - started) / 1000 };
   } finally {
     await tenancy?.close();
+    await events?.close();
     await closeRedis(redis);
     await central.close();
   }

@@ -4,11 +4,13 @@
  */
 import { type GraphQLSchema } from 'graphql';
 import { type Config } from './config.js';
+import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 import { makeSchema } from './schema.js';
 import { makeServer, type TenantgraphServer } from './server.js';
 import { seedDemoData } from './tenancy/demo-data.js';
+import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { identifyRequest, makeIdentifiers } from './tenancy/identification/identify-request.js';
 import { normalizeHost } from './context/create-context.js';
 
@@ -18,8 +20,11 @@ export type RunningApp = {
   /** Shortcuts into the runtime. */
   central: Runtime['central'];
   tenancy: Runtime['tenancy'];
+  cache: Runtime['cache'];
   /** Signs and checks access tokens (the CLI's `token` command mints with the same keys). */
   tokens: Runtime['tokens'];
+  auth: Runtime['auth'];
+  jobs: Runtime['jobs'];
   port: number;
   /** Drains HTTP, then closes everything opened, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -28,10 +33,15 @@ export type RunningApp = {
 export type StartOptions = {
   /** Wraps the executable schema, e.g. with extra middleware in tests. Default: none. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
+  auth?: RuntimeOptions['auth'];
+  /** Job definitions to register and run. Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const runtime = await openRuntime(config, logger);
+  // WORKER (default on): `npm start` runs the job worker in the same process.
+  const runtime = await openRuntime(config, logger, { auth: options.auth, worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}) });
   try {
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(runtime.tenancy);
@@ -43,7 +53,12 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       }
     }
     const schema = options.wrapSchema ? options.wrapSchema(await makeSchema()) : await makeSchema();
-    const identification = { directory: runtime.tenancy.directory, identifiers: makeIdentifiers(config.tenancy), tokens: runtime.tokens };
+    const identification = {
+      directory: runtime.tenancy.directory,
+      identifiers: makeIdentifiers(config.tenancy),
+      tokens: runtime.tokens,
+      credentials: runtime.auth.credentials,
+    };
     const server = await makeServer({
       config,
       logger,
@@ -58,7 +73,18 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     runtime.onClose('http server', () => server.close());
     const port = await server.listen(config.http.port, config.http.host);
-    return { runtime, server, central: runtime.central, tenancy: runtime.tenancy, tokens: runtime.tokens, port, stop: () => runtime.close() };
+    return {
+      runtime,
+      server,
+      central: runtime.central,
+      tenancy: runtime.tenancy,
+      cache: runtime.cache,
+      tokens: runtime.tokens,
+      auth: runtime.auth,
+      jobs: runtime.jobs,
+      port,
+      stop: () => runtime.close(),
+    };
   } catch (error) {
     await runtime.close();
     throw error;

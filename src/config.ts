@@ -105,12 +105,40 @@ const envSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('tenantgraph-api'),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
   ACCESS_TOKEN_MAX_TTL_SECONDS: positiveInt.default(86_400),
+  JWT_KEYS: z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,64}=.{32,}$/, 'expected comma-separated kid=secret pairs, each secret at least 32 characters')
+            .transform((pair) => ({ kid: pair.slice(0, pair.indexOf('=')), secret: pair.slice(pair.indexOf('=') + 1) })),
+        )
+        .min(1)
+        .refine((keys) => new Set(keys.map((key) => key.kid)).size === keys.length, 'expected each kid once'),
+    )
+    .optional(),
+  // Sign-in (issue 11)
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  LOGIN_MAX_FAILURES: positiveInt.default(5),
+  LOGIN_LOCK_SECONDS: positiveInt.default(900),
+  REQUIRE_ADMIN_2FA: booleanFromEnv.optional(),
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'expected 32 bytes in base64 (e.g. `openssl rand -base64 32`)')
+    .optional(),
   // Client registry (DESIGN §3)
   DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
   DB_POOL_MAX: positiveInt.default(5),
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
+  // Jobs (src/infra/jobs)
+  WORKER: booleanFromEnv.default(true),
+  WORKER_CONCURRENCY: positiveInt.default(10),
+  WORKER_POLL_INTERVAL_MS: positiveInt.default(1000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -155,6 +183,20 @@ export type Config = Readonly<{
     accessTokenTtlSeconds: number;
     /** Tokens whose lifetime (exp - iat) is longer are refused, whoever signed them. */
     accessTokenMaxTtlSeconds: number;
+    /**
+     * JWT_KEYS: the key ring, newest first. The first signs; all verify. When unset, the ring is
+     * JWT_SECRET (or the development secret) under JWT_KEY_ID.
+     */
+    keys: readonly Readonly<{ kid: string; secret: string }>[] | undefined;
+  }>;
+  auth: Readonly<{
+    refreshTokenTtlSeconds: number;
+    /** Failed sign-ins (per account and per IP) before the lock. */
+    loginMaxFailures: number;
+    loginLockSeconds: number;
+    requireAdmin2fa: boolean;
+    /** Base64 AES-256 key for secrets at rest; unset outside production: `.data/dev-encryption-key`. */
+    encryptionKey: string | undefined;
   }>;
   registry: Readonly<{
     maxClients: number;
@@ -162,6 +204,12 @@ export type Config = Readonly<{
     maxConnections: number;
     acquireTimeoutMs: number;
     idleTtlMs: number;
+  }>;
+  jobs: Readonly<{
+    /** Run the job worker in this process (`npm start`); `tenantgraph worker` always does. */
+    worker: boolean;
+    concurrency: number;
+    pollIntervalMs: number;
   }>;
 }>;
 
@@ -192,7 +240,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) throw new ConfigError(formatConfigError(result.error.issues, cleaned));
   const e = result.data;
   const isProduction = e.NODE_ENV === 'production';
-  if (isProduction && !e.JWT_SECRET) {
+  if (isProduction && !e.JWT_SECRET && !e.JWT_KEYS) {
     throw new ConfigError(
       'Invalid configuration: JWT_SECRET: required when NODE_ENV=production. Fix JWT_SECRET in the environment or .env (at least 32 random characters, e.g. `openssl rand -base64 48`).',
     );
@@ -239,6 +287,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       audience: e.JWT_AUDIENCE,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       accessTokenMaxTtlSeconds: e.ACCESS_TOKEN_MAX_TTL_SECONDS,
+      keys: e.JWT_KEYS,
+    },
+    auth: {
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      loginLockSeconds: e.LOGIN_LOCK_SECONDS,
+      requireAdmin2fa: e.REQUIRE_ADMIN_2FA ?? isProduction,
+      encryptionKey: e.ENCRYPTION_KEY,
     },
     registry: {
       maxClients: e.DB_REGISTRY_MAX_CLIENTS,
@@ -247,6 +303,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       idleTtlMs: e.DB_IDLE_TTL_MS,
     },
+    jobs: { worker: e.WORKER, concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
   } satisfies Config);
 }
 

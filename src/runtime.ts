@@ -4,8 +4,12 @@
  * — opened in one place and closed in reverse. The HTTP server (app.ts), every CLI command and the
  * job worker are thin shells over it.
  */
+import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
+import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
+import { openTenantCacheStore, type TenantCacheStore } from './infra/cache/index.js';
 import { openCentralDatabase, type CentralDatabase } from './infra/central-database.js';
+import { openJobQueue, type AnyJobDefinition, type JobQueue } from './infra/jobs/index.js';
 import { type Logger } from './infra/logger.js';
 import { closeRedis, openRedis, type RedisClient } from './infra/redis.js';
 import { Releasers } from './infra/releasers.js';
@@ -19,9 +23,11 @@ import {
   makeTenantScopes,
   type Readiness,
   type ScopeServices,
-  type TenantCacheSource,
+  type TenantContext,
   type TenantScopes,
 } from './tenancy/bootstrappers/index.js';
+import { findDeletedTenants } from './tenancy/deleted-tenants.js';
+import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { makeTenancyAdministration } from './tenancy/administration.js';
@@ -38,12 +44,20 @@ export type Runtime = {
   redis: RedisClient | undefined;
   /** Tenancy services with the admin (DDL) pool: for provisioning, migrations, jobs and the CLI only. */
   tenancy: Tenancy;
+  /** Tenancy events: in process, and to every other process over Redis pub/sub. */
+  events: TenancyEvents;
+  /** Per-tenant caches (Redis, else in process). */
+  cache: TenantCacheStore;
   files: TenantFileStore;
   /** The one way into a tenant's context: `enter` for HTTP requests, `runInTenant` for the rest. */
   scopes: TenantScopes;
   /** Read-only services every scope gets (never the admin pool). */
   services: ScopeServices;
   tokens: AccessTokenKeys;
+  /** Sign-in, API tokens, impersonation, members and the audit log (central tables). */
+  auth: AuthServices;
+  /** Durable jobs (src/infra/jobs); the worker runs in this process when opened with `worker: true`. */
+  jobs: JobQueue<TenantContext>;
   readiness(): Promise<Readiness>;
   /** Registers a cleanup that runs before everything opened here is closed (e.g. the HTTP server). */
   onClose(name: string, release: () => Promise<void> | void): void;
@@ -56,6 +70,12 @@ export type RuntimeOptions = {
   migrate?: boolean;
   /** Say at start-up when Redis is missing (the server does; short CLI commands need not). Default true. */
   announceRedis?: boolean;
+  /** Sign-in knobs for tests: an injected clock, the throttle's Redis key prefix and per-IP limit. */
+  auth?: Pick<AuthOptions, 'clock' | 'throttleKeyPrefix' | 'maxFailuresPerIp'> | undefined;
+  /** Run the job worker in this process. Default false; the server passes WORKER, `tenantgraph worker` true. */
+  worker?: boolean;
+  /** Job definitions to register (and run, with `worker`). Default the app's (src/app-jobs.ts). */
+  jobs?: readonly AnyJobDefinition<TenantContext>[];
 };
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -80,24 +100,43 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       logger.info('No REDIS_URL: tenant lookups are cached in this process only; run one process, or set REDIS_URL');
     }
 
-    const tenancy = await createTenancy({ config, logger, central, redis });
+    const events = await openTenancyEvents({ redis, logger });
+    releasers.add('tenancy events', () => events.close());
+    const cache = openTenantCacheStore({ redis, events, logger });
+    releasers.add('tenant cache', () => cache.close());
+    const tenancy = await createTenancy({ config, logger, central, redis, events });
     releasers.add('tenancy', () => tenancy.close());
 
+    // Opened after tenancy, so it is closed before it: draining jobs still have their tenant handles.
+    // Jobs enter their tenant through `scopes`, made below; nothing runs before startWorker.
+    const worker = options.worker ?? false;
+    const jobDefinitions = options.jobs ?? appJobs;
+    const jobs = await openJobQueue<TenantContext>({
+      connectionString: central.url,
+      logger,
+      runInTenant: (tenantId, principal, fn) => scopes.runInTenant(tenantId, principal, fn),
+      runCentral: (principal, fn) => scopes.runCentral(principal, fn),
+      findDeletedTenants: (ids) => findDeletedTenants(central.pool, ids),
+      maintenance: worker,
+    });
+    releasers.add('jobs', () => jobs.close());
+    await jobs.register(jobDefinitions);
+
     const files = makeLocalTenantFileStore(config.storageDir);
-    const cache: TenantCacheSource = {
-      forTenant() {
-        throw new Error('tenant cache: not wired yet');
-      },
-    };
-    const readiness = makeReadinessCheck(central.pool, centralTarget);
+    // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
+    const readiness = makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]);
+    const tokens = await loadAccessTokenKeys(config);
+    const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
     const services: ScopeServices = {
       version,
       readiness,
+      auth,
       planModules: (tenantId) => tenancy.planModules(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
-      administration: makeTenancyAdministration(tenancy, files),
+      administration: makeTenancyAdministration(tenancy, files, cache),
+      jobs,
     };
-    const scopes = makeTenantScopes({
+    const scopes: TenantScopes = makeTenantScopes({
       directory: tenancy.directory,
       bootstrappers: {
         db: databaseBootstrapper(tenancy),
@@ -108,7 +147,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
-    const tokens = await loadAccessTokenKeys(config);
+    if (worker) await jobs.startWorker(jobDefinitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
 
     let closing: Promise<void> | undefined;
     return {
@@ -117,10 +156,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       central,
       redis,
       tenancy,
+      events,
+      cache,
       files,
       scopes,
       services,
       tokens,
+      auth,
+      jobs,
       readiness,
       onClose: (name, release) => releasers.add(name, release),
       close: () => (closing ??= releaseAll()),

@@ -5,7 +5,11 @@ import { applyTenantLevelDirective, withTenantLevelDirective } from './directive
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
 import { AdministrationResolver } from './resolvers/administration/administration.resolver.js';
+import { MemberResolver } from './resolvers/account/member.resolver.js';
+import { AuditResolver } from './resolvers/audit/audit.resolver.js';
+import { AuthResolver } from './resolvers/auth/auth.resolver.js';
 import { CatalogResolver } from './resolvers/catalog/catalog.resolver.js';
+import { JobResolver } from './resolvers/job/job.resolver.js';
 import { InvoiceLineResolver, InvoiceResolver } from './resolvers/invoice/invoice.resolver.js';
 import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
@@ -31,6 +35,10 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       VisitResolver,
       InvoiceResolver,
       InvoiceLineResolver,
+      AuthResolver,
+      MemberResolver,
+      AuditResolver,
+      JobResolver,
     ],
     validate: false,
   });

@@ -12,6 +12,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { type GraphQLSchema } from 'graphql';
+import { impersonationAuditPlugin } from './auth/impersonation-audit-plugin.js';
 import { type Config } from './config.js';
 import { createRequestContext, type ContextDependencies } from './context/create-context.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
@@ -66,6 +67,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       ApolloServerPluginCacheControlDisabled(),
       retryableErrorsPlugin(),
       storableInputPlugin(),
+      impersonationAuditPlugin,
     ],
     logger,
   });
@@ -82,7 +84,9 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         sendJson(res, 200, { status: 'ok' });
       } else if (url.pathname === '/health/ready' && isRead(req)) {
         const readiness = await checkReadiness();
-        sendJson(res, readiness.ready ? 200 : 503, readiness.ready ? { status: 'ready' } : { status: 'not_ready', reason: readiness.reason });
+        // Degraded (Redis down) is still 200: the server serves from the database meanwhile.
+        if (!readiness.ready) sendJson(res, 503, { status: 'not_ready', reason: readiness.reason });
+        else sendJson(res, 200, readiness.degraded === undefined ? { status: 'ready' } : { status: 'degraded', reason: readiness.degraded });
       } else if (url.pathname === '/' && isRead(req)) {
         await serveHomepage(homepage, req, res);
       } else {
@@ -143,7 +147,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method, headers, search: url.search, body },
           context: async () => {
-            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers });
+            entered = await createRequestContext(contextDeps, { requestId, headers: req.headers, remoteAddress: req.socket.remoteAddress });
             state.context = entered;
             return entered;
           },

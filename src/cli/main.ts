@@ -7,12 +7,15 @@ import { Command, type CommanderError } from 'commander';
 import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
 import { registerKeysCommands } from './keys.command.js';
+import { registerAccountsCommand } from './accounts.command.js';
+import { registerImpersonateCommand } from './impersonate.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerBackupCommands } from './tenants-backup.command.js';
 import { registerServersCommands } from './servers.command.js';
 import { registerTenantsLifecycleCommands } from './tenants-lifecycle.command.js';
 import { registerTenantsRunCommand } from './tenants-run.command.js';
 import { registerTokenCommand } from './token.command.js';
+import { registerWorkerCommand } from './worker.command.js';
 
 const program = new Command()
   .name('tenantgraph')
@@ -31,5 +34,8 @@ registerBackupCommands(program);
 registerServersCommands(program);
 registerTenantsLifecycleCommands(program);
 registerKeysCommands(program);
+registerAccountsCommand(program);
+registerImpersonateCommand(program);
+registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

@@ -62,7 +62,7 @@ async function backupDeps(runtime: Runtime, tenant: LoadedTenant): Promise<Backu
     async switchStorage(tenantId, names) {
       if (tenant.dbUsername) await grantTenantStorage(admin, { ...tenant, level: 'TENANT', ...names }, tenant.dbUsername);
       await runtime.central.pool.query('UPDATE tenants SET database_name = $2, schema_name = $3, updated_at = now() WHERE id = $1', [tenantId, names.databaseName, names.schemaName]);
-      await runtime.tenancy.tenantChanged(tenantId);
+      await runtime.events.publish({ type: 'TenantUpdated', tenantId });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { ABILITIES, isAbility, isRole, ROLES } from '../auth/catalogue.js';
 import { mintAccessToken } from '../tenancy/identification/access-tokens.js';
 import { chainTarget } from '../tenancy/identification/identification-types.js';
 import { PgTenantSource } from '../tenancy/identification/tenant-records.js';
@@ -21,7 +22,7 @@ export function registerTokenCommand(program: Command): void {
     .option('--tenant <slug>', 'tenant (any level) the token is for; default none (a central token)')
     .requiredOption('--role <role>', 'role to grant, e.g. admin, member, system_admin (repeat for several)', collect)
     .option('--subject <id>', 'account id the token speaks for', DEFAULT_SUBJECT)
-    .option('--ability <abilities...>', 'abilities to grant')
+    .option('--ability <abilities...>', 'abilities to grant, e.g. patients:read', collectAbilities)
     .option('--ttl <seconds>', 'lifetime in seconds; default ACCESS_TOKEN_TTL_SECONDS', parseTtl)
     .action(async (options: TokenOptions) => {
       await withRuntime({}, async ({ config, central, tokens: keys }) => {
@@ -53,7 +54,12 @@ export function registerTokenCommand(program: Command): void {
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
-  if (!/^[a-z][a-z0-9_:-]{0,99}$/i.test(value)) throw new InvalidArgumentError('expected a role name like admin');
+  if (!isRole(value)) throw new InvalidArgumentError(`unknown role ${JSON.stringify(value)}; expected one of ${ROLES.join(', ')}`);
+  return [...(previous ?? []), value];
+}
+
+function collectAbilities(value: string, previous: string[] | undefined): string[] {
+  if (!isAbility(value)) throw new InvalidArgumentError(`unknown ability ${JSON.stringify(value)}; known abilities: ${ABILITIES.join(', ')}`);
   return [...(previous ?? []), value];
 }
 

@@ -7,7 +7,7 @@ import { type IncomingHttpHeaders } from 'node:http';
 import { databaseUnavailable, isDatabaseUnavailable } from '../errors/index.js';
 import { type Logger } from '../infra/logger.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
-import { type Identification, type IdentificationInput } from '../tenancy/identification/identification-types.js';
+import { type CredentialChecks, type Identification, type IdentificationInput } from '../tenancy/identification/identification-types.js';
 import { identifyRequest } from '../tenancy/identification/identify-request.js';
 import { type TenantDirectory } from '../tenancy/identification/tenant-directory.js';
 import { type TenantIdentifier } from '../tenancy/identification/tenant-identifier.js';
@@ -18,12 +18,17 @@ export type ContextDependencies = {
   identifiers: readonly TenantIdentifier[];
   tokens: AccessTokenKeys;
   scopes: Pick<TenantScopes, 'enter'>;
+  /** Accepts API tokens and checks impersonation sessions (src/auth/). */
+  credentials?: CredentialChecks;
   /** For the one warning identification logs itself (the rest goes through the scope's logger). */
   logger: Logger;
 };
 
 /** The entered scope of one request; the server releases it when the response is complete. */
-export async function createRequestContext(deps: ContextDependencies, request: { requestId: string; headers: IncomingHttpHeaders }): Promise<EnteredScope> {
+export async function createRequestContext(
+  deps: ContextDependencies,
+  request: { requestId: string; headers: IncomingHttpHeaders; remoteAddress?: string | undefined },
+): Promise<EnteredScope> {
   let identification: Identification;
   try {
     identification = await identifyRequest(identificationInput(request.headers), deps);
@@ -34,7 +39,13 @@ export async function createRequestContext(deps: ContextDependencies, request: {
     deps.logger.warn({ err: error, requestId: request.requestId }, 'database unavailable while identifying the request');
     throw databaseUnavailable(error);
   }
-  return deps.scopes.enter({ id: request.requestId, scope: identification.scope, principal: identification.principal });
+  const userAgent = request.headers['user-agent'];
+  return deps.scopes.enter({
+    id: request.requestId,
+    scope: identification.scope,
+    principal: identification.principal,
+    client: { requestId: request.requestId, ip: request.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null },
+  });
 }
 
 /** Host without port, lower-case; IPv6 literals lose their brackets. */

@@ -15,6 +15,10 @@ export enum ErrorCode {
   TENANT_MAINTENANCE = 'TENANT_MAINTENANCE',
   TENANT_CONTEXT_REQUIRED = 'TENANT_CONTEXT_REQUIRED',
   CONFLICT = 'CONFLICT',
+  /** Too many attempts (e.g. failed sign-ins): wait `Retry-After` seconds. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
+  TWO_FACTOR_REQUIRED = 'TWO_FACTOR_REQUIRED',
   DATABASE_BUSY = 'DATABASE_BUSY',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
@@ -35,6 +39,8 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_MAINTENANCE]: 503,
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.TWO_FACTOR_REQUIRED]: 401,
   [ErrorCode.DATABASE_BUSY]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,

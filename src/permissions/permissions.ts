@@ -6,7 +6,10 @@ import { allow, and, deny, or, shield } from 'graphql-shield';
 import { AppError, ErrorCode } from '../errors/index.js';
 import {
   hasAbility,
+  hasAnyRole,
   isAncestorAdmin,
+  isImpersonating,
+  isSignedInPerson,
   isAuthenticated,
   isScopeAdmin,
   isScopeMember,
@@ -20,10 +23,16 @@ import {
 
 /** The request's principal belongs to the scope, administers an ancestor of it, or is a system admin. */
 const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, isSystemAdmin));
+/** The landlord's operations (jobs of every tenant): system admins only. */
+const isSystemOperator = and(isAuthenticated, isSystemAdmin);
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
 /** Changes a tenant's lifecycle: system admins, and tenant admins (the service allows only their descendants). */
 const canManageTenantLifecycle = and(isAuthenticated, or(isSystemAdmin, isTenantAdminToken));
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
+/** Members and the audit log: system admins, and admins (the services narrow to their subtree). */
+const isAdministrator = and(isAuthenticated, hasAnyRole('system_admin,admin'));
+/** Signed-in people acting for themselves (no API token, no impersonation). */
+const isPerson = and(isAuthenticated, isSignedInPerson);
 
 export const ruleTree = {
   Query: {
@@ -40,6 +49,11 @@ export const ruleTree = {
     visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
     dbServers: and(isAuthenticated, isSystemAdmin),
+    accessCatalogue: allow,
+    members: isAdministrator,
+    auditLogs: isAdministrator,
+    apiTokens: isPerson,
+    jobs: isSystemOperator,
   },
   Mutation: {
     // The service narrows to the caller's subtree (NOT_FOUND outside it).
@@ -56,6 +70,24 @@ export const ruleTree = {
     setTenantMaintenance: canManageTenantLifecycle,
     deleteTenant: canManageTenantLifecycle,
     restoreTenant: canManageTenantLifecycle,
+    // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
+    login: allow,
+    verifyTwoFactor: allow,
+    refreshToken: allow,
+    logout: allow,
+    enrolTwoFactor: allow,
+    // A CLI-issued code is redeemed without a bearer; an account's code only by that account (checked in the service).
+    redeemImpersonation: allow,
+    confirmTwoFactor: isPerson,
+    switchTenant: isPerson,
+    impersonate: and(isPerson, hasAnyRole('system_admin,admin')),
+    endImpersonation: and(isAuthenticated, isImpersonating),
+    createApiToken: isPerson,
+    revokeApiToken: isPerson,
+    inviteMember: isAdministrator,
+    updateMember: isAdministrator,
+    removeMember: isAdministrator,
+    retryJob: isSystemOperator,
   },
   // Object types are reached only through the root fields above, which did the checking.
   Health: allow,
@@ -81,6 +113,19 @@ export const ruleTree = {
   TenantDeletion: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,
+  AuthPayload: allow,
+  ImpersonationCode: allow,
+  TwoFactorEnrolment: allow,
+  AccessCatalogue: allow,
+  ApiToken: allow,
+  CreatedApiToken: allow,
+  Member: allow,
+  AuditLogEntry: allow,
+  AuditLogEdge: allow,
+  AuditLogConnection: allow,
+  Job: allow,
+  JobEdge: allow,
+  JobConnection: allow,
 };
 
 export const permissions = shield(ruleTree, {

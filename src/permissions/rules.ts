@@ -55,8 +55,38 @@ export const hasAbility = memoizeByName((ability: string) =>
     if (!principal) return false;
     if (principal.isSystemAdmin || principal.roles.includes(TENANT_ADMIN_ROLE)) return true;
     const area = ability.split(':')[0];
-    return principal.abilities.some((held) => held === ability || held === '*' || held === `${area}:*`);
+    return principal.abilities.some((held) => held === ability || held === '*' || held === `${area}:*`)
+      ? true
+      : new AppError(ErrorCode.FORBIDDEN, `Missing ability ${ability}`, { details: { missingAbility: ability } });
   }),
+);
+
+/** The principal holds one of the roles; the refusal names them. */
+export const hasAnyRole = memoizeByName((roles: string) =>
+  rule(`hasAnyRole:${roles}`, { cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+    const principal = user(context);
+    const wanted = roles.split(',');
+    if (principal && wanted.some((role) => principal.roles.includes(role))) return true;
+    return new AppError(ErrorCode.FORBIDDEN, `Missing role: this needs ${wanted.join(' or ')}`, { details: { missingRole: wanted } });
+  }),
+);
+
+/**
+ * A person signed in with an access token of their own: not an API token and not impersonating
+ * (an impersonation can never start another one, mint tokens or switch tenant).
+ */
+export const isSignedInPerson = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  const principal = user(context);
+  if (!principal) return false;
+  if (principal.impersonatorId !== null || principal.credential?.kind === 'impersonation') {
+    return new AppError(ErrorCode.FORBIDDEN, 'Not allowed while impersonating');
+  }
+  if (principal.credential?.kind === 'api_token') return new AppError(ErrorCode.FORBIDDEN, 'Not allowed with an API token; sign in');
+  return true;
+});
+
+export const isImpersonating = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) =>
+  user(context)?.impersonatorId ? true : new AppError(ErrorCode.FORBIDDEN, 'This request is not impersonating anyone'),
 );
 
 /**

@@ -2,6 +2,7 @@
  * What GraphQL administration (system admins, ancestors' admins) may ask of the tenancy, as a
  * narrow service on ScopeServices: resolvers never hold the admin pool or the key ring itself.
  */
+import { type TenantCacheStore } from '../infra/cache/index.js';
 import { type TenantFileStore } from '../infra/storage/tenant-files.js';
 import { createTenant, type CreateTenantInput } from './lifecycle/create-tenant.js';
 import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
@@ -19,10 +20,14 @@ export type TenancyAdministration = {
   createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
 };
 
-export function makeTenancyAdministration(tenancy: Tenancy, files: Pick<TenantFileStore, 'removeTenant'>): TenancyAdministration {
+export function makeTenancyAdministration(
+  tenancy: Tenancy,
+  files: Pick<TenantFileStore, 'removeTenant'>,
+  cache: Pick<TenantCacheStore, 'flushTenant'>,
+): TenancyAdministration {
   return {
     createTenant: (actor, input) => createTenant(tenancy, actor, input),
-    lifecycle: makeTenantLifecycle({ tenancy, files, graceDays: tenancy.config.tenancy.deleteGraceDays }),
+    lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),
     async rotateEncryptionKeys() {

@@ -9,6 +9,7 @@ import { type Config } from '../config.js';
 import { type CentralDatabase, type CentralPrisma } from '../infra/central-database.js';
 import { type Logger } from '../infra/logger.js';
 import { type RedisClient } from '../infra/redis.js';
+import { changesTenantIdentity, type TenancyEvents } from './events/index.js';
 import { createTenantDirectory, type TenantDirectory } from './identification/tenant-directory.js';
 import { makeCentralSchemaIsolation } from './isolation/central-schema-isolation.js';
 import { makeDatabaseIsolation } from './isolation/database-isolation.js';
@@ -50,8 +51,11 @@ export type Tenancy = {
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). Only "yes" is cached: schemas are not dropped while in use. */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
-  /** Call after any change to a tenant or its domains: every process drops its cached copy. */
-  tenantChanged(tenantId: string): Promise<void>;
+  /**
+   * Tenancy events. Publish one after any change to a tenant or its domains has committed: every
+   * process drops what it cached about that tenant (and only that tenant).
+   */
+  events: TenancyEvents;
   close(): Promise<void>;
 };
 
@@ -60,10 +64,11 @@ export async function createTenancy(options: {
   logger: Logger;
   central: CentralDatabase;
   redis: RedisClient | undefined;
+  events: TenancyEvents;
   /** Default: TENANCY_ENCRYPTION_KEYS, or the development key in `.data/`. */
   keyRing?: KeyRing;
 }): Promise<Tenancy> {
-  const { config, logger, central } = options;
+  const { config, logger, central, events } = options;
   const admin = makeCentralServerAdmin(central.url, central.pool);
   const keyRing = options.keyRing ?? (await loadKeyRing(config));
   const servers = makeDbServers({ central: admin, keyRing, logger });
@@ -80,11 +85,24 @@ export async function createTenancy(options: {
     limits: config.registry,
     onPoolError: (error: Error) => logger.warn({ err: error }, 'tenant database connection lost'),
   });
-  const cachedDirectory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis });
+  const cachedDirectory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis, events });
   // Routing is synchronous: a tenant's server is loaded before its chain is handed out.
   const directory = withServersLoaded(cachedDirectory, servers);
   const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
-  const knownClusters = new LRUCache<string, true>({ max: 100_000 });
+  /** tenant id → cluster schemas known to exist, so one tenant's entries can be dropped together. */
+  const knownClusters = new LRUCache<string, Set<string>>({ max: 100_000 });
+  // Per tenant, in every process: a plan change arrives as TenantUpdated; a deleted tenant's
+  // schemas go with it. A plan read in flight when its tenant changes is not cached (it may predate it).
+  let planChanges = 0;
+  const planChangedAt = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
+  const stopListening = events.on('*', (event) => {
+    if (changesTenantIdentity(event)) {
+      planModulesCache.delete(event.tenantId);
+      planChangedAt.set(event.tenantId, ++planChanges);
+    }
+    if (event.type === 'TenantDeleted') knownClusters.delete(event.tenantId);
+  });
+  const stopResync = events.onResync(() => planModulesCache.clear());
   const strategyFor = (record: { level: TenantLevelName; isolation: Isolation }) =>
     record.level === 'TENANT' ? strategies[record.isolation] : strategies[record.level];
 
@@ -105,33 +123,32 @@ export async function createTenancy(options: {
     async planModules(tenantId) {
       const cached = planModulesCache.get(tenantId);
       if (cached) return cached.modules;
+      const started = planChanges;
       const result = await central.pool.query<{ modules: unknown }>(
         'SELECT p.modules FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id WHERE t.id = $1',
         [tenantId],
       );
       const raw = result.rows[0]?.modules;
       const modules = Array.isArray(raw) ? raw.filter((m): m is string => typeof m === 'string') : 'all';
-      planModulesCache.set(tenantId, { modules });
+      if ((planChangedAt.get(tenantId) ?? 0) <= started) planModulesCache.set(tenantId, { modules });
       return modules;
     },
     async clusterExists(record, module, year) {
       const schema = naming.clusterSchema(record, module, year);
-      const key = `${record.id}:${schema}`;
-      if (knownClusters.has(key)) return true;
+      if (knownClusters.get(record.id)?.has(schema)) return true;
       const lease = registry.lease({ ...strategyFor(record).connectionTarget(record), schema }, 'cluster');
       try {
         const rows = await lease.client.$queryRaw<unknown[]>`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
-        if (rows.length > 0) knownClusters.set(key, true);
+        if (rows.length > 0) knownClusters.set(record.id, (knownClusters.get(record.id) ?? new Set()).add(schema));
         return rows.length > 0;
       } finally {
         lease.release();
       }
     },
-    async tenantChanged(tenantId) {
-      planModulesCache.delete(tenantId);
-      await directory.invalidate(tenantId);
-    },
+    events,
     async close() {
+      stopListening();
+      stopResync();
       await directory.close();
       await registry.close();
       await servers.close();

@@ -50,7 +50,9 @@ export function testEnv(): Record<string, string> {
  */
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}, logDestination?: DestinationStream): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
-  const app = await startApp(config, makeLogger(config.log.level, 'tenantgraph', logDestination), options);
+  // Each test app counts failed sign-ins under its own Redis keys: tests share Redis and 127.0.0.1.
+  const throttleKeyPrefix = `tg:login:test:${inject('runId')}:${randomBytes(4).toString('hex')}`;
+  const app = await startApp(config, makeLogger(config.log.level, 'tenantgraph', logDestination), { ...options, auth: { throttleKeyPrefix, ...options.auth } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,

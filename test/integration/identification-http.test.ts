@@ -47,7 +47,7 @@ describe('identification errors over HTTP', () => {
   it('a maintenance tenant answers 503 with Retry-After; a suspended one 403; a deleted one 404', async () => {
     const setAndInvalidate = async (sql: string) => {
       await app.tenancy.central.query(sql, [clinic.id]);
-      await app.tenancy.tenantChanged(clinic.id);
+      await app.tenancy.events.publish({ type: 'TenantUpdated', tenantId: clinic.id });
     };
     const userToken = await app.token({ subject: 'u2', tenantId: clinic.id, roles: ['staff'], abilities: ['patients:read'] });
     const auth = { authorization: `Bearer ${userToken}` };

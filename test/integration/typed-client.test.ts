@@ -155,6 +155,37 @@ describe('the example client over HTTP', () => {
   });
 });
 
+describe('the browser session example (examples/client/session.ts)', () => {
+  it('signs in, refreshes once however many callers wait, and signs out', async () => {
+    await loadClient();
+    const { makeSession } = await import('../../examples/client/session.js');
+    const { hashPassword } = await import('../../src/auth/passwords.js');
+    const clinicId = (await app.central.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE level = 'TENANT' ORDER BY created_at DESC LIMIT 1`)).rows[0]!.id;
+    const email = `browser-${Date.now()}@example.test`;
+    const account = await app.central.pool.query<{ id: string }>(`INSERT INTO accounts (email, name, password_hash) VALUES ($1, 'Browser', $2) RETURNING id`, [
+      email,
+      await hashPassword('browser password 123'),
+    ]);
+    await app.central.pool.query(`INSERT INTO memberships (account_id, tenant_id, role) VALUES ($1, $2, 'admin')`, [account.rows[0]!.id, clinicId]);
+
+    let clock = Date.now();
+    const session = makeSession({ url: graphqlUrl, now: () => clock });
+    expect(await session.signIn({ email, password: 'browser password 123' })).toEqual({ kind: 'signed-in' });
+    const first = await session.accessToken();
+    expect(await session.accessToken()).toBe(first); // still fresh: no refresh
+    expect((await (await client({ token: first })).listPatients({ first: 1 })).edges.length).toBeGreaterThan(0);
+
+    clock += 15 * 60_000; // near expiry: three concurrent callers share one refresh (no replay)
+    const tokens = await Promise.all([session.accessToken(), session.accessToken(), session.accessToken()]);
+    expect(new Set(tokens).size).toBe(1);
+    clock += 15 * 60_000;
+    expect(await session.accessToken()).toBeTruthy(); // the rotated refresh token works
+
+    await session.signOut();
+    await expect(session.accessToken()).rejects.toThrow(/Not signed in/);
+  });
+});
+
 describe('types (checked by npm run typecheck, not at run time)', () => {
   it('ties variables and results to schema.graphql', () => {
     expectTypeOf<ListPatientsQueryVariables['first']>().toEqualTypeOf<number>();

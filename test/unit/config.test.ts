@@ -48,6 +48,12 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ MIGRATE_ON_START: 'maybe' })).toThrow(/MIGRATE_ON_START: expected true or false/);
   });
 
+  it('runs the job worker in the server unless WORKER=false', () => {
+    expect(parseConfig({}).jobs).toEqual({ worker: true, concurrency: 10, pollIntervalMs: 1000 });
+    expect(parseConfig({ WORKER: 'false', WORKER_CONCURRENCY: '3', WORKER_POLL_INTERVAL_MS: '250' }).jobs).toEqual({ worker: false, concurrency: 3, pollIntervalMs: 250 });
+    expect(() => parseConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY: expected a number above 0/);
+  });
+
   it('returns a frozen object', () => {
     const config = parseConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -56,5 +62,28 @@ describe('parseConfig', () => {
   it('bounds token lifetimes: ACCESS_TOKEN_MAX_TTL_SECONDS defaults to 24 h and must cover ACCESS_TOKEN_TTL_SECONDS', () => {
     expect(parseConfig({}).jwt.accessTokenMaxTtlSeconds).toBe(86_400);
     expect(() => parseConfig({ ACCESS_TOKEN_TTL_SECONDS: '7200', ACCESS_TOKEN_MAX_TTL_SECONDS: '3600' })).toThrow(/ACCESS_TOKEN_TTL_SECONDS: 7200 is above ACCESS_TOKEN_MAX_TTL_SECONDS/);
+  });
+});
+
+describe('sign-in configuration', () => {
+  const long = 'x'.repeat(32);
+  it('parses the JWT key ring newest first and refuses short secrets and repeated kids', () => {
+    expect(parseConfig({ JWT_KEYS: `k2=${long}y, k1=${long}` }).jwt.keys).toEqual([
+      { kid: 'k2', secret: `${long}y` },
+      { kid: 'k1', secret: long },
+    ]);
+    expect(() => parseConfig({ JWT_KEYS: 'k1=short' })).toThrow(/JWT_KEYS: expected comma-separated kid=secret pairs/);
+    expect(() => parseConfig({ JWT_KEYS: `k1=${long},k1=${long}` })).toThrow(/JWT_KEYS: expected each kid once/);
+    // A ring is enough in production.
+    expect(parseConfig({ NODE_ENV: 'production', JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
+  });
+
+  it('requires two-factor sign-in for system admins in production unless turned off, and checks the encryption key', () => {
+    expect(parseConfig({}).auth.requireAdmin2fa).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
+    expect(parseConfig({}).auth).toMatchObject({ loginMaxFailures: 5, loginLockSeconds: 900, refreshTokenTtlSeconds: 2_592_000 });
+    expect(() => parseConfig({ ENCRYPTION_KEY: 'dG9vIHNob3J0' })).toThrow(/ENCRYPTION_KEY: expected 32 bytes in base64/);
+    expect(parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).auth.encryptionKey).toBeTruthy();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeLogger } from '../../src/infra/logger.js';
+import { openTenancyEvents, type TenancyEvents } from '../../src/tenancy/events/index.js';
 import { type TenantChain, type TenantRecord } from '../../src/tenancy/identification/identification-types.js';
 import { CachedTenantDirectory } from '../../src/tenancy/identification/tenant-directory.js';
 import { buildChain, type TenantLookup, type TenantSource } from '../../src/tenancy/identification/tenant-records.js';
@@ -39,8 +40,15 @@ class CountingSource implements TenantSource {
 }
 
 const logger = makeLogger('silent');
-const directoryOver = (source: TenantSource, options: { cacheTtlMs?: number; missTtlMs?: number; cacheMax?: number } = {}) =>
-  new CachedTenantDirectory({ source, logger, cacheMax: options.cacheMax ?? 100, cacheTtlMs: options.cacheTtlMs ?? 60_000, missTtlMs: options.missTtlMs });
+const directoryOver = (source: TenantSource, options: { cacheTtlMs?: number; missTtlMs?: number; cacheMax?: number; events?: TenancyEvents } = {}) =>
+  new CachedTenantDirectory({
+    source,
+    logger,
+    cacheMax: options.cacheMax ?? 100,
+    cacheTtlMs: options.cacheTtlMs ?? 60_000,
+    missTtlMs: options.missTtlMs,
+    events: options.events,
+  });
 
 describe('CachedTenantDirectory (in-process only)', () => {
   it('answers repeated lookups from the LRU without reaching the source', async () => {
@@ -77,16 +85,19 @@ describe('CachedTenantDirectory (in-process only)', () => {
     expect(source.calls).toHaveLength(1);
   });
 
-  it('invalidate() forgets everything, and a lookup in flight during it does not store its stale answer', async () => {
+  it('an event for the tenant forgets it, and a lookup in flight during it does not store its stale answer', async () => {
     const source = new CountingSource();
-    const directory = directoryOver(source);
+    const events = await openTenancyEvents({ redis: undefined, logger });
+    const directory = directoryOver(source, { events });
     await directory.findBySlug('clinic');
     const inFlight = directory.findById(TENANT_ID);
-    await directory.invalidate(TENANT_ID);
+    await events.publish({ type: 'TenantUpdated', tenantId: TENANT_ID });
     source.result = { ...chain, tenant: { ...tenant, name: 'Renamed' } };
     await inFlight;
     expect(((await directory.findById(TENANT_ID)) as Extract<TenantChain, { level: 'TENANT' }>).tenant.name).toBe('Renamed');
     expect(((await directory.findBySlug('clinic')) as Extract<TenantChain, { level: 'TENANT' }>).tenant.name).toBe('Renamed');
+    await directory.close();
+    await events.close();
   });
 
   it('stays within cacheMax', async () => {

@@ -56,7 +56,6 @@ class FakeDirectory implements TenantDirectory {
     this.lookups++;
     return this.domains.get(domain);
   }
-  async invalidate() {}
   async close() {}
 }
 

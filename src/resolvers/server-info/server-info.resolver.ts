@@ -12,6 +12,7 @@ export class ServerInfoResolver {
   @Query(() => Health, { description: 'Readiness, as /health/ready reports it.' })
   async health(@Ctx() context: RequestContext): Promise<Health> {
     const readiness = await context.services.readiness();
-    return readiness.ready ? { status: 'ok', ready: true, reason: null } : { status: 'degraded', ready: false, reason: readiness.reason };
+    if (!readiness.ready) return { status: 'degraded', ready: false, reason: readiness.reason };
+    return readiness.degraded === undefined ? { status: 'ok', ready: true, reason: null } : { status: 'degraded', ready: true, reason: readiness.degraded };
   }
 }

@@ -8,12 +8,12 @@ export class ServerInfo {
 
 @ObjectType({ description: 'Whether this server can serve requests.' })
 export class Health {
-  @Field(() => String, { description: '`ok` when ready, otherwise `degraded`.' })
+  @Field(() => String, { description: '`ok` when ready with every dependency up, otherwise `degraded`.' })
   status!: string;
 
   @Field(() => Boolean, { description: 'Central database reachable and its migrations current.' })
   ready!: boolean;
 
-  @Field(() => String, { nullable: true, description: 'Why the server is not ready, when it is not.' })
+  @Field(() => String, { nullable: true, description: 'Why the server is not ready, or which optional dependency (Redis) is down.' })
   reason?: string | null;
 }

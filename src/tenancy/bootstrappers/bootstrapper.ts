@@ -12,7 +12,12 @@ export type ScopeInfo = {
   readonly id: string;
   readonly scope: IdentifiedScope;
   readonly principal: Principal;
+  /** Who is on the other end, for the audit log and sign-in throttling; default: nobody (jobs, CLI). */
+  readonly client?: ClientInfo;
 };
+
+/** The request's id, client IP and user agent (null outside HTTP). */
+export type ClientInfo = { requestId: string | null; ip: string | null; userAgent: string | null };
 
 export interface Bootstrapper<H> {
   /** The resource's handle for one scope. Called lazily, at most once per scope; keep it cheap. */

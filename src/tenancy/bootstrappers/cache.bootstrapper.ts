@@ -1,18 +1,12 @@
+import { type TenantCache, type TenantCacheStore } from '../../infra/cache/index.js';
 import { type Bootstrapper } from './bootstrapper.js';
 import { scopeOwner } from './tenant-context.js';
 
-/** A cache bound to one tenant: its keys can never name another tenant's entries. */
-export interface TenantCache {
-  get<T>(key: string): Promise<T | undefined>;
-  set<T>(key: string, value: T, ttlMs?: number): Promise<void>;
-  delete(key: string): Promise<void>;
-  getOrSet<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T>;
-  /** Forgets every entry of this tenant (O(1): bumps its generation). */
-  flush(): Promise<void>;
-}
+// One definition of the tenant cache port, next to its implementations.
+export type { TenantCache };
 
 /** Where tenant caches come from (src/infra/cache/). */
-export type TenantCacheSource = { forTenant(tenantId: string): TenantCache };
+export type TenantCacheSource = Pick<TenantCacheStore, 'forTenant'>;
 
 /** The scope's cache, keyed by its tenant (or app, or group). */
 export function cacheBootstrapper(source: TenantCacheSource): Bootstrapper<TenantCache> {

@@ -1,4 +1,4 @@
-export { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
+export { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 export { cacheBootstrapper, type TenantCache, type TenantCacheSource } from './cache.bootstrapper.js';
 export { databaseBootstrapper } from './database.bootstrapper.js';
 export { filesBootstrapper } from './files.bootstrapper.js';

@@ -5,17 +5,20 @@
  */
 import type DataLoader from 'dataloader';
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { type JobQueue } from '../../infra/jobs/index.js';
 import { type Logger } from '../../infra/logger.js';
 import { type TenantFiles } from '../../infra/storage/tenant-files.js';
 import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } from '../identification/identification-types.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { type TenancyAdministration } from '../administration.js';
 import { type ClusterModule } from '../model.js';
-import { type Bootstrapper, type ScopeInfo } from './bootstrapper.js';
+import { type AuthServices } from '../../auth/auth-services.js';
+import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
 import { type TenantCache } from './cache.bootstrapper.js';
 import { type TenantDatabases } from './tenant-databases.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** `degraded`: ready, but an optional dependency (Redis) is down; the reason says which. */
+export type Readiness = { ready: true; degraded?: string } | { ready: false; reason: string };
 
 /** Read-only process services a scope may use. Deliberately narrow: no admin (DDL) pool, no registry. */
 export type ScopeServices = {
@@ -27,6 +30,10 @@ export type ScopeServices = {
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /** Tenancy administration (servers, keys, lifecycle); the permission rules decide who reaches it. */
   administration: TenancyAdministration;
+  /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
+  auth: AuthServices;
+  /** Durable jobs: enqueue (also in the caller's transaction), and the admin API's list and retry. */
+  jobs: Pick<JobQueue<TenantContext>, 'enqueue' | 'enqueueCentral' | 'list' | 'get' | 'retry'>;
 };
 
 /** One handle per tenant-scoped resource. */
@@ -44,6 +51,8 @@ export interface TenantContext extends TenantHandles {
   readonly id: string;
   readonly scope: IdentifiedScope;
   readonly principal: Principal;
+  /** Request id, client IP and user agent, as the audit log and the sign-in throttle record them. */
+  readonly client: ClientInfo;
   readonly services: ScopeServices;
   /** Per-scope DataLoaders by name; they die with the scope, so their caches never cross tenants. */
   readonly loaders: Map<string, DataLoader<unknown, unknown>>;
@@ -74,6 +83,10 @@ export class EnteredScope implements TenantContext {
 
   get principal(): Principal {
     return this.info.principal;
+  }
+
+  get client(): ClientInfo {
+    return this.info.client ?? { requestId: this.info.id, ip: null, userAgent: null };
   }
 
   get db(): TenantDatabases {

@@ -1,7 +1,8 @@
 /**
- * JWT access tokens: HS256 under one shared secret, with a key id, issuer, audience and expiry.
- * Only HS256 is accepted; `alg: none`, other algorithms, a wrong `kid`, `iss` or `aud`, a bad
- * signature and an expired token are all UNAUTHENTICATED.
+ * JWT access tokens: HS256 under a key ring (the newest key signs, every key verifies, chosen by
+ * `kid`), with issuer, audience and expiry. Only HS256 is accepted; `alg: none`, other
+ * algorithms, an unknown `kid`, a wrong `iss` or `aud`, a bad signature and an expired token are
+ * all UNAUTHENTICATED.
  */
 import { LRUCache } from 'lru-cache';
 import { randomUUID, webcrypto } from 'node:crypto';
@@ -16,8 +17,11 @@ const ALGORITHM = 'HS256';
 
 /** What signs and checks access tokens. Build with `loadAccessTokenKeys` (or `makeAccessTokenKeys`). */
 export type AccessTokenKeys = Readonly<{
+  /** The signing key and its id (the newest of the ring). */
   key: webcrypto.CryptoKey;
   keyId: string;
+  /** Every key that verifies, by kid (the signing key included). */
+  verifyKeys: ReadonlyMap<string, webcrypto.CryptoKey>;
   issuer: string;
   audience: string;
   /** Lifetime of minted tokens unless a mint says otherwise. Default ACCESS_TOKEN_TTL_SECONDS = 3600. */
@@ -46,11 +50,26 @@ export async function makeAccessTokenKeys(
   secret: string | Uint8Array,
   settings: Pick<Config['jwt'], 'keyId' | 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & { accessTokenMaxTtlSeconds?: number },
 ): Promise<AccessTokenKeys> {
-  const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  const key = await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return makeAccessTokenKeyRing([{ kid: settings.keyId, secret }], settings);
+}
+
+/** A key ring, newest first: the first key signs, all verify. */
+export async function makeAccessTokenKeyRing(
+  ring: readonly { kid: string; secret: string | Uint8Array }[],
+  settings: Pick<Config['jwt'], 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & { accessTokenMaxTtlSeconds?: number },
+): Promise<AccessTokenKeys> {
+  if (ring.length === 0) throw new Error('makeAccessTokenKeyRing: at least one key is required');
+  const verifyKeys = new Map<string, webcrypto.CryptoKey>();
+  for (const { kid, secret } of ring) {
+    if (verifyKeys.has(kid)) continue;
+    const raw = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+    verifyKeys.set(kid, await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']));
+  }
+  const keyId = ring[0]!.kid;
   return Object.freeze({
-    key,
-    keyId: settings.keyId,
+    key: verifyKeys.get(keyId)!,
+    keyId,
+    verifyKeys,
     issuer: settings.issuer,
     audience: settings.audience,
     ttlSeconds: settings.accessTokenTtlSeconds,
@@ -139,7 +158,8 @@ async function verifyWithExpiry(
 ): Promise<{ principal: UserPrincipal; expiresAt: number }> {
   let payload: unknown;
   try {
-    const verified = await jwtVerify(token, keys.key, {
+    // The key id picks the ring's key; a token from a key no longer in the ring (or another installation) is refused.
+    const verified = await jwtVerify(token, (header) => keys.verifyKeys.get(header.kid ?? '') ?? Promise.reject(invalidToken()), {
       algorithms: [ALGORITHM],
       issuer: keys.issuer,
       audience: keys.audience,
@@ -147,8 +167,6 @@ async function verifyWithExpiry(
       clockTolerance: options.clockToleranceSeconds ?? 5,
       ...(options.now ? { currentDate: options.now } : {}),
     });
-    // The key id names the secret; a token from another key (rotated out, another installation) is refused.
-    if (verified.protectedHeader.kid !== keys.keyId) throw invalidToken();
     assertSaneLifetime(keys, verified.payload, options.now);
     payload = verified.payload;
   } catch (error) {

@@ -55,6 +55,25 @@ export type UserPrincipal = {
   isSystemAdmin: boolean;
   /** Who is impersonating `subject` (JWT `act.sub`), or null. */
   impersonatorId: string | null;
+  /**
+   * What the principal came from when it is not a plain access token: an API token (`tg_…`) or a
+   * redeemed impersonation, with the id of its row. Some operations (impersonate, create tokens,
+   * switch tenant) need a signed-in person and refuse these.
+   */
+  credential?: { kind: 'api_token' | 'impersonation'; id: string };
+};
+
+/**
+ * Checks for credentials that live in the database (src/auth/credential-checks.ts). Optional, so
+ * identification works without them (unit tests, tools); the server always passes them.
+ */
+export type CredentialChecks = {
+  /** True when the bearer value is an API token rather than a JWT. */
+  isApiToken(token: string): boolean;
+  /** The principal of a live API token; UNAUTHENTICATED when unknown, revoked or expired. */
+  apiToken(token: string): Promise<UserPrincipal>;
+  /** A verified access token with an `act` claim: live only while its impersonation has not ended. */
+  impersonation(token: string, principal: UserPrincipal): Promise<UserPrincipal>;
 };
 
 /** Work the system does on its own behalf: a job, a CLI command, a scheduled task. Never reaches GraphQL. */

@@ -23,6 +23,7 @@ import {
   chainRecords,
   chainTarget,
   TENANT_ADMIN_ROLE,
+  type CredentialChecks,
   type Identification,
   type IdentificationInput,
   type Principal,
@@ -39,6 +40,8 @@ export type IdentifyDependencies = {
   /** In the order they run; build with `makeIdentifiers(config.tenancy)`. */
   identifiers: readonly TenantIdentifier[];
   tokens: AccessTokenKeys;
+  /** API tokens and impersonation sessions (database-backed); without them only JWTs are accepted. */
+  credentials?: CredentialChecks;
 };
 
 /** Seconds a client is told to wait when its tenant is in maintenance. */
@@ -68,7 +71,7 @@ export function makeIdentifiers(tenancy: Pick<Config['tenancy'], 'identifiers' |
 }
 
 export async function identifyRequest(input: IdentificationInput, deps: IdentifyDependencies): Promise<Identification> {
-  const principal = await authenticate(input.authorization, deps.tokens);
+  const principal = await authenticate(input.authorization, deps.tokens, deps.credentials);
   const named: Named[] = [];
   let hostChecked = false;
   let hostKnown = false;
@@ -93,16 +96,21 @@ export async function identifyRequest(input: IdentificationInput, deps: Identify
  * The principal of an Authorization header: anonymous when absent; otherwise it must be
  * `Bearer <valid access token>`, and anything else (empty, another scheme, garbage) is UNAUTHENTICATED.
  */
-export async function authenticate(authorization: string | undefined, keys: AccessTokenKeys): Promise<Principal> {
+export async function authenticate(authorization: string | undefined, keys: AccessTokenKeys, credentials?: CredentialChecks): Promise<Principal> {
   if (authorization === undefined) return { kind: 'anonymous' };
   if (authorization.length > MAX_AUTHORIZATION_LENGTH) throw malformedAuthorization();
   const match = /^bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
-  if (!match?.[1]) throw malformedAuthorization();
-  return verifyAccessTokenCached(keys, match[1]);
+  const token = match?.[1];
+  if (!token) throw malformedAuthorization();
+  if (credentials?.isApiToken(token)) return credentials.apiToken(token);
+  const principal = await verifyAccessTokenCached(keys, token);
+  // Impersonation tokens end before they expire (endImpersonation): their session is checked.
+  if (principal.impersonatorId !== null && credentials) return credentials.impersonation(token, principal);
+  return principal;
 }
 
 function malformedAuthorization(): AppError {
-  return new AppError(ErrorCode.UNAUTHENTICATED, 'Malformed Authorization header; expected `Bearer <access token>`');
+  return new AppError(ErrorCode.UNAUTHENTICATED, 'Malformed Authorization header; expected `Bearer <access token or API token>`');
 }
 
 type Named = { by: IdentifierName; chain: TenantChain };

@@ -3,10 +3,11 @@ export { makeAccessTokenKeys, mintAccessToken, verifyAccessToken, type AccessTok
 export { devJwtSecretPath, loadAccessTokenKeys, resolveJwtSecret } from './jwt-secret.js';
 export {
   CachedTenantDirectory,
-  DIRECTORY_GENERATION_KEY,
-  DIRECTORY_INVALIDATE_CHANNEL,
+  DIRECTORY_FENCE_MS,
   createTenantDirectory,
-  directoryRedisKey,
+  directoryEntryKey,
+  directoryFenceKey,
+  directoryIndexKey,
   type TenantDirectory,
   type TenantDirectoryOptions,
   type TenantDirectoryStats,

@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Config } from '../../config.js';
 import { projectRoot } from '../../paths.js';
-import { makeAccessTokenKeys, type AccessTokenKeys } from './access-tokens.js';
+import { makeAccessTokenKeyRing, type AccessTokenKeys } from './access-tokens.js';
 
 /** Default location of the development secret. */
 export const devJwtSecretPath = () => path.join(projectRoot, '.data', 'dev-jwt-secret');
@@ -17,7 +17,14 @@ export const devJwtSecretPath = () => path.join(projectRoot, '.data', 'dev-jwt-s
  * @param options.devSecretPath where the development secret lives; default `.data/dev-jwt-secret`
  */
 export async function loadAccessTokenKeys(config: Config, options: { devSecretPath?: string } = {}): Promise<AccessTokenKeys> {
-  return makeAccessTokenKeys(await resolveJwtSecret(config, options), config.jwt);
+  // JWT_KEYS (newest first) signs with its first key; JWT_SECRET, when also set, keeps verifying
+  // under JWT_KEY_ID so tokens issued before the ring was introduced stay valid until they expire.
+  if (config.jwt.keys) {
+    const ring = [...config.jwt.keys];
+    if (config.jwt.secret && !ring.some((key) => key.kid === config.jwt.keyId)) ring.push({ kid: config.jwt.keyId, secret: config.jwt.secret });
+    return makeAccessTokenKeyRing(ring, config.jwt);
+  }
+  return makeAccessTokenKeyRing([{ kid: config.jwt.keyId, secret: await resolveJwtSecret(config, options) }], config.jwt);
 }
 
 export async function resolveJwtSecret(config: Config, options: { devSecretPath?: string } = {}): Promise<string> {

@@ -2,20 +2,32 @@
  * The tenant directory: tenant chains by id, slug and domain, cached in one wrapper.
  *
  * Layers, cheapest first: a bounded in-process LRU (a hit costs no I/O at all), then Redis (shared
- * by every process), then PostgreSQL (PgTenantSource). Unknown lookups are cached too, briefly, so
- * a flood of unknown hosts does not reach the database.
+ * by every process), then PostgreSQL (PgTenantSource). Unknown lookups are cached too, briefly and
+ * in process only, so a flood of unknown hosts does not reach the database.
  *
- * Invalidation: `invalidate()` bumps a global generation (`INCR tg:dir:gen`, which retires every
- * Redis entry at once, O(1)) and publishes it on `tg:dir:invalidate`; every process subscribes on
- * its own connection and, on a message, clears its LRU and adopts the new generation. Call it
- * after the transaction that changed a tenant or a domain has committed.
+ * Invalidation is per tenant, driven by tenancy events (src/tenancy/events/). A cached chain
+ * holds its app, group and tenant, so a change to tenant X makes stale exactly the lookups whose
+ * chain contains X: X's own (by id, slug, each domain) and those of its descendants (a group's
+ * status is part of each of its clinics' chains). Both caches keep an index tenant id → lookups:
+ *
+ * - in process, a Map beside the LRU, kept in step by the LRU's dispose callback;
+ * - in Redis, a set `tg:dir:t:<tenantId>` of entry keys. The process that publishes the event
+ *   deletes the set's entries (one Lua script: O(X's lookups), no SCAN, no flush) before the event
+ *   goes to other processes, which then drop their own LRU entries for X.
+ *
+ * A lookup that read PostgreSQL before the change and finishes after it must not cache its stale
+ * answer: in process, a load does not store when a tenant of its chain was invalidated since it
+ * started; in Redis, invalidation leaves a short fence `tg:dir:f:<tenantId>` during which no
+ * entry containing X is written.
  */
 import type pg from 'pg';
 import { LRUCache } from 'lru-cache';
 import { type Config } from '../../config.js';
-import { closeRedis, duplicateRedis, type RedisClient } from '../../infra/redis.js';
 import { type Logger } from '../../infra/logger.js';
-import { type TenantChain } from './identification-types.js';
+import { OutageNotice } from '../../infra/outage-notice.js';
+import { type RedisClient } from '../../infra/redis.js';
+import { changesTenantIdentity, mayAddLookups, type TenancyEvents } from '../events/index.js';
+import { chainRecords, type TenantChain } from './identification-types.js';
 import { isPlausibleLookup, PgTenantSource, tenantChainSchema, type TenantLookup, type TenantSource } from './tenant-records.js';
 
 /** What identifiers need from the directory. Tests may fake it. */
@@ -26,15 +38,46 @@ export interface TenantDirectory {
   findBySlug(slug: string): Promise<TenantChain | undefined>;
   /** By exact domain (`domains.domain`), lower-case. */
   findByDomain(domain: string): Promise<TenantChain | undefined>;
-  /** Forgets every cached lookup in every process. `tenantId` names the change for the logs. */
-  invalidate(tenantId?: string): Promise<void>;
-  /** Releases what the directory opened (its Redis subscriber connection). */
+  /** Stops listening to tenancy events. */
   close(): Promise<void>;
 }
 
-export const DIRECTORY_GENERATION_KEY = 'tg:dir:gen';
-export const DIRECTORY_INVALIDATE_CHANNEL = 'tg:dir:invalidate';
-export const directoryRedisKey = (generation: number, lookup: TenantLookup) => `tg:dir:${generation}:${lookup.by}:${lookup.value}`;
+export const directoryEntryKey = (lookup: TenantLookup) => `tg:dir:e:${lookup.by}:${lookup.value}`;
+export const directoryIndexKey = (tenantId: string) => `tg:dir:t:${tenantId}`;
+export const directoryFenceKey = (tenantId: string) => `tg:dir:f:${tenantId}`;
+
+/**
+ * How long after an invalidation no Redis entry containing the tenant is written. A stale write
+ * comes from a lookup whose query ran before the change committed and whose Redis write lands
+ * after the invalidation: the fence must outlast one indexed query plus a Redis round trip
+ * (milliseconds; waiting for a pool connection happens before the query's snapshot and does not
+ * count). Meanwhile each process still caches the tenant in its LRU.
+ */
+export const DIRECTORY_FENCE_MS = 2_000;
+
+/** KEYS: entry, then n fences, then n index sets. ARGV: value, ttl ms. Writes nothing while a fence stands. */
+const WRITE_ENTRY = `
+local n = (#KEYS - 1) / 2
+for i = 2, 1 + n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+for i = 2 + n, 1 + 2 * n do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1`;
+
+/** KEYS: index set, fence. ARGV: fence ms. Deletes every entry the set names, and the set. */
+const FORGET_TENANT = `
+redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1]))
+local keys = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #keys, 500 do
+  redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+end
+redis.call('DEL', KEYS[1])
+return #keys`;
 
 export type TenantDirectoryOptions = {
   source: TenantSource;
@@ -43,96 +86,97 @@ export type TenantDirectoryOptions = {
   cacheMax: number;
   /** How long a found tenant stays cached (LRU and Redis). Default TENANT_CACHE_TTL_MS = 30000. */
   cacheTtlMs: number;
-  /** How long an unknown lookup stays cached. Default min(cacheTtlMs, 5000). */
+  /** How long an unknown lookup stays cached (in process). Default min(cacheTtlMs, 5000). */
   missTtlMs?: number;
-  /** Shared cache and invalidation across processes; without it the cache is in-process only. */
+  /** Shared cache across processes; without it the cache is in-process only. */
   redis?: RedisClient | undefined;
-  /** Quit `redis` on close() too (the subscriber connection made here is always quit). Default false. */
-  ownsRedis?: boolean;
+  /** Where invalidations come from; without it, only `forgetTenant` invalidates. */
+  events?: TenancyEvents | undefined;
 };
 
 export type TenantDirectoryStats = {
   lruHits: number;
   redisHits: number;
   sourceLoads: number;
+  /** Tenants invalidated (one per identity-changing event, and per `forgetTenant`). */
   invalidations: number;
-  generation: number;
+  /** Lookups dropped from the LRU by those invalidations. */
+  droppedLookups: number;
+  /** Found lookups in the LRU now. */
+  cachedLookups: number;
 };
 
-/** A cached value; `chain: null` caches "no such tenant". */
-type Entry = { chain: TenantChain | null };
+/** A found chain, with the ids it contains (the index's keys). */
+type Entry = { chain: TenantChain; tenantIds: readonly string[] };
 
 /**
- * Opens the cached directory over the central pool, subscribing to invalidations when Redis is given.
- * @param options.redis the process's command connection; a subscriber connection is duplicated from it
+ * Opens the cached directory over the central pool, invalidated by `events` when given.
+ * @param options.redis the process's command connection, shared with the rest of the process
  */
 export async function createTenantDirectory(options: {
   pool: Pick<pg.Pool, 'query'>;
   config: { tenancy: Pick<Config['tenancy'], 'cacheMax' | 'cacheTtlMs'> };
   logger: Logger;
   redis?: RedisClient | undefined;
-  ownsRedis?: boolean;
+  events?: TenancyEvents | undefined;
   missTtlMs?: number;
 }): Promise<CachedTenantDirectory> {
-  const directory = new CachedTenantDirectory({
+  return new CachedTenantDirectory({
     source: new PgTenantSource(options.pool),
     logger: options.logger,
     cacheMax: options.config.tenancy.cacheMax,
     cacheTtlMs: options.config.tenancy.cacheTtlMs,
     missTtlMs: options.missTtlMs,
     redis: options.redis,
-    ownsRedis: options.ownsRedis,
+    events: options.events,
   });
-  await directory.start();
-  return directory;
 }
 
 export class CachedTenantDirectory implements TenantDirectory {
   private readonly lru: LRUCache<string, Entry>;
-  private readonly inflight = new Map<string, Promise<Entry>>();
+  /** Unknown lookups; kept apart so that status changes (the common event) never touch them. */
+  private readonly misses: LRUCache<string, true>;
+  /** tenant id → LRU keys whose chain contains it. */
+  private readonly byTenant = new Map<string, Set<string>>();
+  private readonly inflight = new Map<string, Promise<TenantChain | undefined>>();
+  /** Invalidation counter; `invalidatedAt` holds the value at each tenant's last invalidation. */
+  private sequence = 0;
+  private readonly invalidatedAt: LRUCache<string, number>;
+  /** Bumped on a full local clear (resync); a load started before it stores nothing. */
+  private epoch = 0;
+  /** Bumped when unknown lookups are forgotten; a miss found before it is not cached. */
+  private missEpoch = 0;
+  private loading = 0;
   private readonly missTtlMs: number;
   private readonly logger: Logger;
-  private subscriber: RedisClient | undefined;
-  private generation = 0;
-  /** Bumped on every local clear; a lookup that started before a clear does not store its result. */
-  private epoch = 0;
-  private generationRequest = 0;
-  private closed = false;
-  private readonly counters = { lruHits: 0, redisHits: 0, sourceLoads: 0, invalidations: 0 };
+  private readonly redisOutage: OutageNotice;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly counters = { lruHits: 0, redisHits: 0, sourceLoads: 0, invalidations: 0, droppedLookups: 0 };
 
   constructor(private readonly options: TenantDirectoryOptions) {
     this.logger = options.logger.child({ component: 'tenant-directory' });
+    this.redisOutage = new OutageNotice(this.logger, 'tenant directory', 'reads PostgreSQL and cannot drop shared entries');
     this.missTtlMs = options.missTtlMs ?? Math.min(options.cacheTtlMs, 5_000);
-    this.lru = new LRUCache<string, Entry>({ max: options.cacheMax, ttl: options.cacheTtlMs });
-  }
-
-  /** Reads the current generation and subscribes to invalidations (no-op without Redis). */
-  async start(): Promise<void> {
-    const redis = this.options.redis;
-    if (!redis || this.subscriber) return;
-    const subscriber = duplicateRedis(redis, this.options.logger, 'tenantgraph:directory-subscriber');
-    this.subscriber = subscriber;
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === DIRECTORY_INVALIDATE_CHANNEL) this.onInvalidationMessage(message);
+    this.lru = new LRUCache<string, Entry>({
+      max: options.cacheMax,
+      ttl: options.cacheTtlMs,
+      dispose: (entry, key) => this.unindex(key, entry),
     });
-    // After a reconnect, messages sent while we were away are lost: forget everything, re-read.
-    let firstReady = true;
-    subscriber.on('ready', () => {
-      if (firstReady) return void (firstReady = false);
-      this.clearLocal();
-      void this.refreshGeneration();
-    });
-    try {
-      await subscriber.subscribe(DIRECTORY_INVALIDATE_CHANNEL);
-    } catch (error) {
-      this.subscriber = undefined;
-      subscriber.disconnect();
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot use Redis for the tenant directory: ${reason}. Check REDIS_URL and that Redis is running, or unset REDIS_URL to cache in-process only.`, {
-        cause: error,
-      });
+    this.misses = new LRUCache<string, true>({ max: options.cacheMax, ttl: this.missTtlMs });
+    // Only loads in flight read it; an entry older than any load is useless.
+    this.invalidatedAt = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
+    const events = options.events;
+    if (events) {
+      this.unsubscribe.push(
+        events.on('*', async (event, origin) => {
+          if (!changesTenantIdentity(event)) return;
+          // The publisher cleans Redis (once, before other processes hear of it); everyone cleans its LRU.
+          if (origin === 'local') await this.forgetTenant(event.tenantId, { lookupsAdded: mayAddLookups(event) });
+          else this.forgetLocally(event.tenantId, { lookupsAdded: mayAddLookups(event) });
+        }),
+        events.onResync(() => this.clearLocal()),
+      );
     }
-    await this.refreshGeneration();
   }
 
   findById(id: string): Promise<TenantChain | undefined> {
@@ -147,14 +191,18 @@ export class CachedTenantDirectory implements TenantDirectory {
     return this.find({ by: 'domain', value: domain.toLowerCase() });
   }
 
-  async find(lookup: TenantLookup): Promise<TenantChain | undefined> {
+  find(lookup: TenantLookup): Promise<TenantChain | undefined> {
     // Garbage (a Host header full of junk) matches nothing and is not worth a cache slot or a Redis key.
-    if (!isPlausibleLookup(lookup)) return undefined;
+    if (!isPlausibleLookup(lookup)) return Promise.resolve(undefined);
     const cacheKey = `${lookup.by}:${lookup.value}`;
     const cached = this.lru.get(cacheKey);
     if (cached) {
       this.counters.lruHits++;
-      return cached.chain ?? undefined;
+      return Promise.resolve(cached.chain);
+    }
+    if (this.misses.has(cacheKey)) {
+      this.counters.lruHits++;
+      return Promise.resolve(undefined);
     }
     let pending = this.inflight.get(cacheKey);
     if (!pending) {
@@ -163,56 +211,98 @@ export class CachedTenantDirectory implements TenantDirectory {
       });
       this.inflight.set(cacheKey, pending);
     }
-    return (await pending).chain ?? undefined;
+    return pending;
   }
 
-  async invalidate(tenantId?: string): Promise<void> {
-    this.counters.invalidations++;
-    this.clearLocal();
-    const redis = this.options.redis;
+  /**
+   * Forgets tenant X's lookups and every chain containing X, here and in Redis. Other processes
+   * learn of it through the event that made this process call it.
+   * @param options.lookupsAdded X may have a new slug or domain: forget unknown lookups too
+   */
+  async forgetTenant(tenantId: string, options: { lookupsAdded: boolean }): Promise<void> {
+    this.forgetLocally(tenantId, options);
+    const redis = this.usableRedis();
     if (!redis) return;
     try {
-      const generation = await redis.incr(DIRECTORY_GENERATION_KEY);
-      this.adoptGeneration(generation);
-      await redis.publish(DIRECTORY_INVALIDATE_CHANNEL, String(generation));
-      this.logger.debug({ tenantId, generation }, 'tenant directory invalidated');
+      await redis.eval(FORGET_TENANT, 2, directoryIndexKey(tenantId), directoryFenceKey(tenantId), DIRECTORY_FENCE_MS);
+      this.redisOutage.recovered();
     } catch (error) {
-      // The change is committed; failing the caller would not undo it. Other processes see it
-      // when their entries expire (TENANT_CACHE_TTL_MS).
-      this.logger.error({ err: error, tenantId }, 'could not publish a tenant directory invalidation; other processes may serve the old tenant until their cache expires');
+      // The change is committed; failing the caller would not undo it. Redis entries expire (TENANT_CACHE_TTL_MS).
+      this.redisOutage.failed(error);
     }
   }
 
   stats(): TenantDirectoryStats {
-    return { ...this.counters, generation: this.generation };
+    return { ...this.counters, cachedLookups: this.lru.size };
   }
 
-  /** Quits the subscriber connection (and `redis` when `ownsRedis`). */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.clearLocal();
-    if (this.subscriber) await closeRedis(this.subscriber);
-    if (this.options.ownsRedis && this.options.redis) await closeRedis(this.options.redis);
   }
 
-  private async load(lookup: TenantLookup, cacheKey: string): Promise<Entry> {
-    const epoch = this.epoch;
-    const generation = this.generation;
-    const fromRedis = await this.readRedis(generation, lookup);
-    if (fromRedis) {
-      this.counters.redisHits++;
-      if (epoch === this.epoch) this.lru.set(cacheKey, fromRedis, { ttl: fromRedis.chain ? this.options.cacheTtlMs : this.missTtlMs });
-      return fromRedis;
+  private forgetLocally(tenantId: string, options: { lookupsAdded: boolean }): void {
+    this.counters.invalidations++;
+    this.invalidatedAt.set(tenantId, ++this.sequence);
+    // A lookup in flight may be about X: later callers start their own instead of joining it.
+    this.inflight.clear();
+    if (options.lookupsAdded) {
+      this.missEpoch++;
+      this.misses.clear();
     }
-    this.counters.sourceLoads++;
-    const entry: Entry = { chain: (await this.options.source.find(lookup)) ?? null };
-    if (epoch === this.epoch) {
-      const ttl = entry.chain ? this.options.cacheTtlMs : this.missTtlMs;
-      this.lru.set(cacheKey, entry, { ttl });
-      await this.writeRedis(generation, lookup, entry, ttl);
+    const keys = this.byTenant.get(tenantId);
+    if (!keys) return;
+    const dropped = [...keys];
+    for (const key of dropped) this.lru.delete(key); // dispose() unindexes
+    this.counters.droppedLookups += dropped.length;
+    this.byTenant.delete(tenantId);
+  }
+
+  private async load(lookup: TenantLookup, cacheKey: string): Promise<TenantChain | undefined> {
+    const started = { epoch: this.epoch, sequence: this.sequence, missEpoch: this.missEpoch };
+    this.loading++;
+    try {
+      const fromRedis = await this.readRedis(lookup);
+      if (fromRedis) {
+        this.counters.redisHits++;
+        this.store(cacheKey, fromRedis, started);
+        return fromRedis;
+      }
+      this.counters.sourceLoads++;
+      const chain = await this.options.source.find(lookup);
+      if (!chain) {
+        if (started.epoch === this.epoch && started.missEpoch === this.missEpoch) this.misses.set(cacheKey, true);
+        return undefined;
+      }
+      if (this.store(cacheKey, chain, started)) await this.writeRedis(lookup, chain);
+      return chain;
+    } finally {
+      // No load in flight: nothing can need the invalidation history.
+      if (--this.loading === 0) this.invalidatedAt.clear();
     }
-    return entry;
+  }
+
+  /** Caches a loaded chain unless one of its tenants was invalidated while it loaded. */
+  private store(cacheKey: string, chain: TenantChain, started: { epoch: number; sequence: number }): boolean {
+    if (started.epoch !== this.epoch) return false;
+    const tenantIds = chainRecords(chain).map((record) => record.id);
+    if (tenantIds.some((id) => (this.invalidatedAt.get(id) ?? 0) > started.sequence)) return false;
+    this.lru.set(cacheKey, { chain, tenantIds });
+    for (const id of tenantIds) {
+      let keys = this.byTenant.get(id);
+      if (!keys) this.byTenant.set(id, (keys = new Set()));
+      keys.add(cacheKey);
+    }
+    return true;
+  }
+
+  private unindex(cacheKey: string, entry: Entry): void {
+    for (const id of entry.tenantIds) {
+      const keys = this.byTenant.get(id);
+      if (!keys) continue;
+      keys.delete(cacheKey);
+      if (keys.size === 0) this.byTenant.delete(id);
+    }
   }
 
   private usableRedis(): RedisClient | undefined {
@@ -221,21 +311,20 @@ export class CachedTenantDirectory implements TenantDirectory {
     return redis && redis.status === 'ready' ? redis : undefined;
   }
 
-  private async readRedis(generation: number, lookup: TenantLookup): Promise<Entry | undefined> {
+  private async readRedis(lookup: TenantLookup): Promise<TenantChain | undefined> {
     const redis = this.usableRedis();
     if (!redis) return undefined;
     let raw: string | null;
     try {
-      raw = await redis.get(directoryRedisKey(generation, lookup));
+      raw = await redis.get(directoryEntryKey(lookup));
+      this.redisOutage.recovered();
     } catch (error) {
-      this.logger.warn({ err: error }, 'tenant directory: Redis read failed; reading PostgreSQL');
+      this.redisOutage.failed(error);
       return undefined;
     }
     if (raw === null) return undefined;
     try {
-      const parsed = JSON.parse(raw) as { chain?: unknown };
-      if (parsed.chain === null) return { chain: null };
-      return { chain: tenantChainSchema.parse(parsed.chain) };
+      return tenantChainSchema.parse((JSON.parse(raw) as { chain?: unknown }).chain);
     } catch (error) {
       // Written by another version, or corrupted: PostgreSQL is the truth.
       this.logger.warn({ err: error }, 'tenant directory: unreadable Redis entry ignored');
@@ -243,46 +332,24 @@ export class CachedTenantDirectory implements TenantDirectory {
     }
   }
 
-  private async writeRedis(generation: number, lookup: TenantLookup, entry: Entry, ttlMs: number): Promise<void> {
+  private async writeRedis(lookup: TenantLookup, chain: TenantChain): Promise<void> {
     const redis = this.usableRedis();
     if (!redis) return;
+    const ids = chainRecords(chain).map((record) => record.id);
+    const keys = [directoryEntryKey(lookup), ...ids.map(directoryFenceKey), ...ids.map(directoryIndexKey)];
     try {
-      await redis.set(directoryRedisKey(generation, lookup), JSON.stringify(entry), 'PX', ttlMs);
+      await redis.eval(WRITE_ENTRY, keys.length, ...keys, JSON.stringify({ chain }), this.options.cacheTtlMs);
+      this.redisOutage.recovered();
     } catch (error) {
-      this.logger.warn({ err: error }, 'tenant directory: Redis write failed');
+      this.redisOutage.failed(error);
     }
-  }
-
-  private onInvalidationMessage(message: string): void {
-    this.clearLocal();
-    const generation = Number(message);
-    if (Number.isSafeInteger(generation)) this.adoptGeneration(generation);
-    // Messages from two concurrent invalidations may arrive out of order; the key is the truth.
-    void this.refreshGeneration();
-  }
-
-  private async refreshGeneration(): Promise<void> {
-    const redis = this.options.redis;
-    if (!redis || this.closed) return;
-    const request = ++this.generationRequest;
-    try {
-      const raw = await redis.get(DIRECTORY_GENERATION_KEY);
-      if (request !== this.generationRequest) return; // a newer refresh is on its way
-      this.adoptGeneration(raw === null ? 0 : Number(raw));
-    } catch (error) {
-      this.logger.warn({ err: error }, 'tenant directory: could not read the cache generation');
-    }
-  }
-
-  private adoptGeneration(generation: number): void {
-    if (!Number.isSafeInteger(generation) || generation === this.generation) return;
-    this.generation = generation;
-    this.clearLocal();
   }
 
   private clearLocal(): void {
     this.epoch++;
     this.lru.clear();
+    this.byTenant.clear();
+    this.misses.clear();
     this.inflight.clear();
   }
 }

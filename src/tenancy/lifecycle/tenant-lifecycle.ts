@@ -2,11 +2,12 @@
  * A tenant's life after provisioning: suspend and resume, maintenance mode, soft delete (status
  * DELETED, data kept, domains released, restorable for TENANT_DELETE_GRACE_DAYS) and hard delete
  * (storage, role, files and the row; only with the slug as confirmation, never for a parent with
- * children). Who may: system admins, and admins of an ancestor of the tenant. Each change is told
- * to every process at once (`tenantChanged`: the directory's Redis invalidation), so no process
- * serves the old status from its cache.
+ * children). Who may: system admins, and admins of an ancestor of the tenant. Each change is
+ * published as a tenancy event once committed: every process drops what it cached about that
+ * tenant, so none serves the old status.
  */
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { type TenantCacheStore } from '../../infra/cache/index.js';
 import { type TenantFileStore } from '../../infra/storage/tenant-files.js';
 import { dropTenantRole } from '../isolation/tenant-role.js';
 import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
@@ -47,7 +48,12 @@ const badInput = (message: string, field: string) => new AppError(ErrorCode.BAD_
 
 export type TenantLifecycle = ReturnType<typeof makeTenantLifecycle>;
 
-export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<TenantFileStore, 'removeTenant'>; graceDays: number }) {
+export function makeTenantLifecycle(deps: {
+  tenancy: Tenancy;
+  files: Pick<TenantFileStore, 'removeTenant'>;
+  cache: Pick<TenantCacheStore, 'flushTenant'>;
+  graceDays: number;
+}) {
   const { tenancy } = deps;
   const pool = tenancy.central;
 
@@ -68,14 +74,14 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
   }
 
   /** Changes the row only if its status is still `from` (two admins acting at once: one wins, one gets CONFLICT). */
-  async function transition(row: Row, from: readonly TenantStatus[], set: string, values: unknown[]): Promise<LifecycleTenant> {
+  async function transition(row: Row, from: readonly TenantStatus[], set: string, values: unknown[], to?: TenantStatus): Promise<LifecycleTenant> {
     const { rows } = await pool.query<{ id: string }>(`UPDATE tenants SET ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`, [
       row.id,
       from,
       ...values,
     ]);
     if (rows.length === 0) throw conflict(`Tenant ${row.slug} changed meanwhile; try again`);
-    await tenancy.tenantChanged(row.id);
+    await tenancy.events.publish(to ? { type: 'TenantStatusChanged', tenantId: row.id, from: row.status, to } : { type: 'TenantUpdated', tenantId: row.id });
     return reload(row.id);
   }
 
@@ -98,13 +104,13 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
       if (text === '' || text.length > MAX_REASON) throw badInput(`reason must be 1 to ${MAX_REASON} characters`, 'reason');
       const row = await load(actor, id);
       requireStatus(row, ['ACTIVE'], 'suspend');
-      return transition(row, ['ACTIVE'], "status = 'SUSPENDED', metadata = metadata || jsonb_build_object('suspendedReason', $3::text, 'suspendedAt', now())", [text]);
+      return transition(row, ['ACTIVE'], "status = 'SUSPENDED', metadata = metadata || jsonb_build_object('suspendedReason', $3::text, 'suspendedAt', now())", [text], 'SUSPENDED');
     },
 
     async resume(actor: LifecycleActor, id: string): Promise<LifecycleTenant> {
       const row = await load(actor, id);
       requireStatus(row, ['SUSPENDED'], 'resume');
-      return transition(row, ['SUSPENDED'], "status = 'ACTIVE', metadata = metadata - 'suspendedReason' - 'suspendedAt'", []);
+      return transition(row, ['SUSPENDED'], "status = 'ACTIVE', metadata = metadata - 'suspendedReason' - 'suspendedAt'", [], 'ACTIVE');
     },
 
     async setMaintenance(actor: LifecycleActor, id: string, enabled: boolean, message: string | null): Promise<LifecycleTenant> {
@@ -138,7 +144,7 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
       } finally {
         client.release();
       }
-      await tenancy.tenantChanged(id);
+      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: false });
       tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant soft-deleted');
       return { id, slug: row.slug, hard: false, restorableUntil: new Date(Date.now() + deps.graceDays * 86_400_000) };
     },
@@ -155,6 +161,7 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
         if (parent.rows[0]?.status === 'DELETED') throw conflict('Restore its parent first', 'parentId');
       }
       const previous = typeof row.metadata.statusBeforeDelete === 'string' ? row.metadata.statusBeforeDelete : 'ACTIVE';
+      const restoredStatus: TenantStatus = previous === 'FAILED' ? 'FAILED' : previous === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
       const domains = Array.isArray(row.metadata.releasedDomains) ? (row.metadata.releasedDomains as { domain: string; isPrimary: boolean }[]) : [];
       const client = await pool.connect();
       try {
@@ -165,7 +172,7 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
         await client.query(
           `UPDATE tenants SET status = $2, deleted_at = NULL, updated_at = now(), metadata = metadata - 'statusBeforeDelete' - 'releasedDomains'
             WHERE id = $1 AND status = 'DELETED'`,
-          [id, previous === 'FAILED' ? 'FAILED' : previous === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE'],
+          [id, restoredStatus],
         );
         await client.query('COMMIT');
       } catch (error) {
@@ -174,7 +181,7 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
       } finally {
         client.release();
       }
-      await tenancy.tenantChanged(id);
+      await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: 'DELETED', to: restoredStatus });
       return reload(id);
     },
 
@@ -190,14 +197,16 @@ export function makeTenantLifecycle(deps: { tenancy: Tenancy; files: Pick<Tenant
       const children = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1', [id]);
       if (children.rows[0]!.n > 0) throw conflict(`Tenant ${row.slug} has tenants below it (deleted or not); hard-delete them first`, 'id');
       await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
-      await tenancy.tenantChanged(id);
+      await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
       const record = { ...row, dbServerId: row.dbServerId, dbUsername: row.dbUsername };
       await tenancy.servers.ensure(record.dbServerId);
       await tenancy.strategyFor(record).dropStorage(record);
       if (row.dbUsername) await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, row.dbUsername);
       await deps.files.removeTenant(id);
+      await deps.cache.flushTenant(id);
+      // Its queued jobs never run: the worker skips jobs of tenants without a live row (deleted-tenants.ts).
       await pool.query('DELETE FROM tenants WHERE id = $1', [id]);
-      await tenancy.tenantChanged(id);
+      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: true });
       tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant hard-deleted');
       return { id, slug: row.slug, hard: true, restorableUntil: null };
     },

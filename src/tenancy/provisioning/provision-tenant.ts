@@ -53,6 +53,9 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   const strategy = tenancy.strategyFor({ level: input.level, isolation });
   const names = strategy.namesFor(input.key);
   const record = await insertRow(tenancy, input, isolation, names, domains);
+  // Lookups of its slug and domains may be cached as unknown: TenantCreated drops them everywhere.
+  await tenancy.events.publish({ type: 'TenantCreated', tenantId: record.id });
+  await tenancy.events.publish({ type: 'ProvisioningTenant', tenantId: record.id });
   await tenancy.servers.ensure(record.dbServerId);
 
   try {
@@ -79,9 +82,11 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
       );
     }
     await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
+    await tenancy.events.publish({ type: 'TenantDeleted', tenantId: record.id, hard: true });
     throw error;
   }
-  await tenancy.tenantChanged(record.id);
+  await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: record.id, from: 'PROVISIONING', to: 'ACTIVE' });
+  await tenancy.events.publish({ type: 'TenantProvisioned', tenantId: record.id });
   return record;
 }
 

@@ -16,7 +16,6 @@ export function withServersLoaded(directory: TenantDirectory, servers: Pick<DbSe
     findById: async (id) => loaded(await directory.findById(id)),
     findBySlug: async (slug) => loaded(await directory.findBySlug(slug)),
     findByDomain: async (domain) => loaded(await directory.findByDomain(domain)),
-    invalidate: (tenantId) => directory.invalidate(tenantId),
     close: () => directory.close(),
   };
 }

@@ -1,0 +1,8 @@
+/**
+ * Every job the app defines. `npm start` and `tenantgraph worker` register these queues and run
+ * them; add a definition here when a feature gets a job (defineTenantJob / defineCentralJob).
+ */
+import { type AnyJobDefinition } from './infra/jobs/index.js';
+import { type TenantContext } from './tenancy/bootstrappers/index.js';
+
+export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [];

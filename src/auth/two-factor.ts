@@ -1,0 +1,109 @@
+/**
+ * Two-factor sign-in (TOTP with otpauth, plus one-time recovery codes). The TOTP secret is stored
+ * encrypted (src/infra/crypto/secret-box.ts); recovery codes as SHA-256 hashes, each removed when
+ * used. A password sign-in that needs a second factor gets a challenge: a 5-minute JWT for the
+ * account, audience `<JWT_AUDIENCE>#2fa`, useless as an access token.
+ */
+import { jwtVerify, SignJWT } from 'jose';
+import * as OTPAuth from 'otpauth';
+import type pg from 'pg';
+import { AppError, ErrorCode } from '../errors/index.js';
+import { type SecretBox } from '../infra/crypto/secret-box.js';
+import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
+import { findAccountById } from './accounts.js';
+import { type AccountRow, type Clock } from './auth-types.js';
+import { randomSecret, sha256 } from './secrets.js';
+
+const CHALLENGE_SECONDS = 300;
+const RECOVERY_CODES = 10;
+const ISSUER = 'tenantgraph';
+
+export type TwoFactorDependencies = {
+  pool: pg.Pool;
+  keys: AccessTokenKeys;
+  /** Loaded on first use, so an installation without ENCRYPTION_KEY runs until someone enrols. */
+  secretBox: () => Promise<SecretBox>;
+  requireForSystemAdmins: boolean;
+  clock: Clock;
+};
+
+export type Enrolment = { secret: string; otpauthUri: string; recoveryCodes: string[] };
+
+export class TwoFactor {
+  constructor(private readonly deps: TwoFactorDependencies) {}
+
+  requiredFor(account: AccountRow): boolean {
+    return account.two_factor_enabled_at !== null || (account.is_system_admin && this.deps.requireForSystemAdmins);
+  }
+
+  challenge(account: AccountRow, tenant: string | null): Promise<string> {
+    return new SignJWT({ tenant })
+      .setProtectedHeader({ alg: 'HS256', kid: this.deps.keys.keyId })
+      .setSubject(account.id)
+      .setIssuer(this.deps.keys.issuer)
+      .setAudience(this.challengeAudience)
+      .setIssuedAt()
+      .setExpirationTime(`${CHALLENGE_SECONDS}s`)
+      .sign(this.deps.keys.key);
+  }
+
+  /** The account and tenant a challenge was issued for; UNAUTHENTICATED when it is not valid. */
+  async openChallenge(challenge: string): Promise<{ account: AccountRow; tenant: string | null }> {
+    try {
+      const { payload } = await jwtVerify(challenge, (header) => this.deps.keys.verifyKeys.get(header.kid ?? '') ?? Promise.reject(new Error('kid')), {
+        algorithms: ['HS256'],
+        issuer: this.deps.keys.issuer,
+        audience: this.challengeAudience,
+      });
+      const account = await findAccountById(this.deps.pool, String(payload.sub));
+      if (!account?.is_active) throw new Error('account');
+      return { account, tenant: typeof payload.tenant === 'string' ? payload.tenant : null };
+    } catch (error) {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'The two-factor challenge is invalid or expired; sign in again', { cause: error });
+    }
+  }
+
+  /** Starts (or restarts) enrolment: a new secret and recovery codes, enabled once a code checks. */
+  async enrol(account: AccountRow): Promise<Enrolment> {
+    if (account.two_factor_enabled_at !== null) throw new AppError(ErrorCode.CONFLICT, 'Two-factor sign-in is already enabled for this account');
+    const secret = new OTPAuth.Secret({ size: 20 });
+    const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret });
+    const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomSecret(10));
+    const box = await this.deps.secretBox();
+    await this.deps.pool.query('UPDATE accounts SET two_factor_secret_ciphertext = $2, two_factor_recovery_hashes = $3::jsonb WHERE id = $1', [
+      account.id,
+      box.encrypt(secret.base32),
+      JSON.stringify(recoveryCodes.map(sha256)),
+    ]);
+    return { secret: secret.base32, otpauthUri: totp.toString(), recoveryCodes };
+  }
+
+  /**
+   * Checks a TOTP code (±1 period) or a recovery code (enrolled accounts only; it is used up).
+   * A correct TOTP code during enrolment enables two-factor sign-in.
+   */
+  async verify(account: AccountRow, code: string): Promise<{ ok: boolean; method: 'totp' | 'recovery' | null }> {
+    if (!account.two_factor_secret_ciphertext) return { ok: false, method: null };
+    const box = await this.deps.secretBox();
+    const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret: OTPAuth.Secret.fromBase32(box.decrypt(account.two_factor_secret_ciphertext)) });
+    const cleaned = code.replace(/\s/g, '');
+    if (/^\d{6}$/.test(cleaned) && totp.validate({ token: cleaned, timestamp: this.deps.clock().getTime(), window: 1 }) !== null) {
+      if (account.two_factor_enabled_at === null) {
+        await this.deps.pool.query('UPDATE accounts SET two_factor_enabled_at = $2 WHERE id = $1', [account.id, this.deps.clock()]);
+      }
+      return { ok: true, method: 'totp' };
+    }
+    if (account.two_factor_enabled_at === null) return { ok: false, method: null };
+    // Remove the code's hash atomically, so a recovery code works once even under concurrency.
+    const used = await this.deps.pool.query(
+      `UPDATE accounts SET two_factor_recovery_hashes = two_factor_recovery_hashes - $2
+        WHERE id = $1 AND two_factor_recovery_hashes ? $2`,
+      [account.id, sha256(cleaned)],
+    );
+    return used.rowCount === 1 ? { ok: true, method: 'recovery' } : { ok: false, method: null };
+  }
+
+  private get challengeAudience(): string {
+    return `${this.deps.keys.audience}#2fa`;
+  }
+}
