@@ -67,6 +67,7 @@ describe('parseConfig', () => {
 
 describe('sign-in configuration', () => {
   const long = 'x'.repeat(32);
+  const tenancyKeys = `k1:${Buffer.alloc(32, 3).toString('base64')}`;
   it('parses the JWT key ring newest first and refuses short secrets and repeated kids', () => {
     expect(parseConfig({ JWT_KEYS: `k2=${long}y, k1=${long}` }).jwt.keys).toEqual([
       { kid: 'k2', secret: `${long}y` },
@@ -75,13 +76,13 @@ describe('sign-in configuration', () => {
     expect(() => parseConfig({ JWT_KEYS: 'k1=short' })).toThrow(/JWT_KEYS: expected comma-separated kid=secret pairs/);
     expect(() => parseConfig({ JWT_KEYS: `k1=${long},k1=${long}` })).toThrow(/JWT_KEYS: expected each kid once/);
     // A ring is enough in production.
-    expect(parseConfig({ NODE_ENV: 'production', JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
   });
 
   it('requires two-factor sign-in for system admins in production unless turned off, and checks the encryption key', () => {
     expect(parseConfig({}).auth.requireAdmin2fa).toBe(false);
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
-    expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'production', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
     expect(parseConfig({}).auth).toMatchObject({ loginMaxFailures: 5, loginLockSeconds: 900, refreshTokenTtlSeconds: 2_592_000 });
     expect(() => parseConfig({ ENCRYPTION_KEY: 'dG9vIHNob3J0' })).toThrow(/ENCRYPTION_KEY: expected 32 bytes in base64/);
     expect(parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).auth.encryptionKey).toBeTruthy();
