@@ -16,6 +16,8 @@ export type BenchEnvironment = {
   sharedTenantsDatabase: string;
   /** HS256 secret shared by the bench (minting) and the server under test; new each run. */
   jwtSecret: string;
+  /** TENANCY_ENCRYPTION_KEYS: fixed, since the bench database (and the secrets in it) outlive a run. */
+  encryptionKeys: string;
   jwt: { keyId: string; issuer: string; audience: string };
 };
 
@@ -32,6 +34,7 @@ export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnv
     storagePrefix: 'bench_',
     sharedTenantsDatabase: 'tg_bench_tenants',
     jwtSecret: randomBytes(36).toString('base64url'),
+    encryptionKeys: `bench:${Buffer.alloc(32, 0x42).toString('base64')}`,
     jwt: { keyId: 'k1', issuer: 'tenantgraph', audience: 'tenantgraph-api' },
   };
 }
@@ -50,6 +53,7 @@ export function serverEnv(bench: BenchEnvironment, port: number, overrides: Reco
     DATABASE_URL: bench.databaseUrl,
     REDIS_URL: bench.redisUrl,
     JWT_SECRET: bench.jwtSecret,
+    TENANCY_ENCRYPTION_KEYS: bench.encryptionKeys,
     JWT_KEY_ID: bench.jwt.keyId,
     JWT_ISSUER: bench.jwt.issuer,
     JWT_AUDIENCE: bench.jwt.audience,

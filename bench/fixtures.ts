@@ -69,6 +69,7 @@ export async function ensureFixtures(
     DATABASE_URL: bench.databaseUrl,
     REDIS_URL: bench.redisUrl,
     JWT_SECRET: bench.jwtSecret,
+    TENANCY_ENCRYPTION_KEYS: bench.encryptionKeys,
     DEMO_DATA: 'false',
     TENANT_DATABASE_PREFIX: bench.storagePrefix,
     TENANTS_SHARED_DATABASE: bench.sharedTenantsDatabase,

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { KeyRingError, parseKeyRingSpec, type KeyRingEntry } from './infra/crypto/key-ring.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
@@ -112,6 +113,7 @@ const envSchema = z.object({
   TENANT_DATABASE_PREFIX: storagePrefix.default('tenant_'),
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
+  TENANT_DELETE_GRACE_DAYS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more').default(30),
   STORAGE_DIR: z.string().min(1).default('storage'),
   CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
   MIGRATIONS_DIR: z.string().min(1).optional(),
@@ -124,6 +126,18 @@ const envSchema = z.object({
     .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
     .transform((value) => ({ month: Number(value.slice(0, 2)), day: Number(value.slice(3)) }))
     .default({ month: 12, day: 1 }),
+  // Secrets at rest: `kid:base64key` (32 bytes), comma-separated, newest first.
+  TENANCY_ENCRYPTION_KEYS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return parseKeyRingSpec(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof KeyRingError ? error.message : 'expected kid:base64key,...' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   // Tokens
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   JWT_KEY_ID: z.string().min(1).default('k1'),
@@ -212,6 +226,8 @@ export type Config = Readonly<{
   >;
   redisUrl: string | undefined;
   migrateOnStart: boolean;
+  /** Keys for secrets at rest, newest first. Unset outside production: a development key is kept in `.data/`. */
+  encryptionKeys: readonly KeyRingEntry[] | undefined;
   /** Root of tenant files (`<storageDir>/tenants/<tenantId>/`). */
   storageDir: string;
   tenancy: Readonly<{
@@ -232,6 +248,8 @@ export type Config = Readonly<{
     clusterPrepareFrom: Readonly<{ month: number; day: number }>;
     /** When the yearly cluster step runs (UTC cron), or undefined when off. */
     clusterPrepareCron: string | undefined;
+    /** Days a soft-deleted tenant can still be restored. */
+    deleteGraceDays: number;
   }>;
   /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
   migrationsDir: string | undefined;
@@ -295,13 +313,16 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Variables whose values are never repeated in an error message. */
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'TENANCY_ENCRYPTION_KEYS']);
+
 /** One line per problem: `VAR: what is wrong (got "value"); how to fix`. */
 function formatConfigError(issues: readonly z.core.$ZodIssue[], env: Record<string, string | undefined>): string {
   return issues
     .map((issue) => {
       const variable = String(issue.path[0] ?? 'environment');
       const raw = env[variable];
-      const got = raw === undefined ? '' : ` (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`;
+      const got = raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`;
       return `Invalid configuration: ${variable}: ${issue.message}${got}. Fix ${variable} in the environment or .env, or unset it to use the default (see README "Configuration").`;
     })
     .join('\n');
@@ -318,6 +339,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (isProduction && !e.JWT_SECRET && !e.JWT_KEYS) {
     throw new ConfigError(
       'Invalid configuration: JWT_SECRET: required when NODE_ENV=production. Fix JWT_SECRET in the environment or .env (at least 32 random characters, e.g. `openssl rand -base64 48`).',
+    );
+  }
+  if (isProduction && !e.TENANCY_ENCRYPTION_KEYS) {
+    throw new ConfigError(
+      'Invalid configuration: TENANCY_ENCRYPTION_KEYS: required when NODE_ENV=production. Fix TENANCY_ENCRYPTION_KEYS in the environment or .env (e.g. `k1:$(openssl rand -base64 32)`).',
     );
   }
   if (e.ACCESS_TOKEN_TTL_SECONDS > e.ACCESS_TOKEN_MAX_TTL_SECONDS) {
@@ -358,6 +384,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'embedded', port: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_PG_DATA_DIR, centralPoolMax: e.CENTRAL_DB_POOL_MAX },
     redisUrl: e.REDIS_URL,
     migrateOnStart: e.MIGRATE_ON_START,
+    encryptionKeys: e.TENANCY_ENCRYPTION_KEYS,
     storageDir: e.STORAGE_DIR,
     tenancy: {
       identifiers: e.TENANT_IDENTIFIERS,
@@ -371,6 +398,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       clusterYearsMin: e.CLUSTER_YEARS_MIN,
       clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
       clusterPrepareCron: e.CLUSTER_PREPARE_CRON === 'off' ? undefined : e.CLUSTER_PREPARE_CRON,
+      deleteGraceDays: e.TENANT_DELETE_GRACE_DAYS,
     },
     migrationsDir: e.MIGRATIONS_DIR,
     jwt: {

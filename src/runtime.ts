@@ -32,6 +32,7 @@ import { findDeletedTenants } from './tenancy/deleted-tenants.js';
 import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js';
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
+import { makeTenancyAdministration } from './tenancy/administration.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
@@ -156,6 +157,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       clusterYearsMin: config.tenancy.clusterYearsMin,
       fleetMigrations,
       clusterSchemas,
+      administration: makeTenancyAdministration(tenancy, files, cache),
       jobs,
     };
     const scopes: TenantScopes = makeTenantScopes({

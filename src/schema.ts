@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { applyTenantLevelDirective, withTenantLevelDirective } from './directives/tenant-level.directive.js';
 import { applyPermissions } from './permissions/apply-permissions.js';
 import { permissions, ruleTree } from './permissions/permissions.js';
+import { AdministrationResolver } from './resolvers/administration/administration.resolver.js';
 import { MemberResolver } from './resolvers/account/member.resolver.js';
 import { AuditResolver } from './resolvers/audit/audit.resolver.js';
 import { AuthResolver } from './resolvers/auth/auth.resolver.js';
@@ -16,6 +17,7 @@ import { HomepageResolver } from './resolvers/homepage/homepage.resolver.js';
 import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
+import { TenantLifecycleResolver } from './resolvers/tenant/tenant-lifecycle.resolver.js';
 import { TenantResolver } from './resolvers/tenant/tenant.resolver.js';
 import { VisitResolver } from './resolvers/visit/visit.resolver.js';
 import './resolvers/common/tenant-level.enum.js';
@@ -26,6 +28,8 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
     resolvers: [
       ServerInfoResolver,
       TenantResolver,
+      TenantLifecycleResolver,
+      AdministrationResolver,
       HomepageResolver,
       CatalogResolver,
       PractitionerResolver,

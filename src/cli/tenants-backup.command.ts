@@ -4,6 +4,7 @@
  * Exit 0 done, 1 failed (the tenant keeps its data), 2 bad usage.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { grantTenantStorage } from '../tenancy/isolation/tenant-role.js';
 import { type Runtime } from '../runtime.js';
 import { backupTenant, restoreTenant, type BackupDeps, type BackupTenant } from '../tenancy/backups/tenant-backups.js';
 import { EXIT, usage, withRuntime } from './cli-runtime.js';
@@ -23,7 +24,7 @@ export function registerBackupCommands(program: Command): void {
         const tenants = await usage(() => selectTenants(runtime.central.pool, options));
         if (!tenants) return;
         const records = await loadTenants(runtime, tenants.map((tenant) => tenant.slug));
-        const summary = await runFleet(records, (tenant) => backupTenant(backupDeps(runtime), tenant), { parallel: options.parallel, quiet: options.json, label: 'tenants:backup' });
+        const summary = await runFleet(records, async (tenant) => backupTenant(await backupDeps(runtime, tenant), tenant), { parallel: options.parallel, quiet: options.json, label: 'tenants:backup' });
         if (options.json) process.stdout.write(`${JSON.stringify({ ok: summary.failed === 0, ...summary })}\n`);
         else {
           for (const item of summary.items) if (item.status === 'done') process.stdout.write(`${item.slug}: ${item.result.file} (${item.result.bytes} bytes, sha256 ${item.result.sha256.slice(0, 12)}…)\n`);
@@ -44,27 +45,34 @@ export function registerBackupCommands(program: Command): void {
       await withRuntime(options, async (runtime) => {
         const records = await usage(() => loadTenants(runtime, [options.tenant]));
         if (!records) return;
-        const result = await restoreTenant(backupDeps(runtime), records[0]!, options.file, { dropOld: options.dropOld ?? false });
+        const result = await restoreTenant(await backupDeps(runtime, records[0]!), records[0]!, options.file, { dropOld: options.dropOld ?? false });
         if (options.json) process.stdout.write(`${JSON.stringify({ ok: true, tenant: options.tenant, ...result })}\n`);
         else process.stdout.write(`${options.tenant}: restored into ${result.switchedTo} in ${result.durationMs} ms${result.keptOld ? `; previous storage kept as ${result.keptOld}` : ''}\n`);
       });
     });
 }
 
-function backupDeps(runtime: Runtime): BackupDeps {
+/** The tenant's own server (db_servers), and after a restore its role's grants on the new storage (restores carry no privileges). */
+async function backupDeps(runtime: Runtime, tenant: LoadedTenant): Promise<BackupDeps> {
+  await runtime.tenancy.servers.ensure(tenant.dbServerId);
+  const admin = runtime.tenancy.servers.adminFor(tenant.dbServerId);
   return {
-    admin: runtime.tenancy.admin,
+    admin,
     storageDir: runtime.config.storageDir,
     async switchStorage(tenantId, names) {
+      if (tenant.dbUsername) await grantTenantStorage(admin, { ...tenant, level: 'TENANT', ...names }, tenant.dbUsername);
       await runtime.central.pool.query('UPDATE tenants SET database_name = $2, schema_name = $3, updated_at = now() WHERE id = $1', [tenantId, names.databaseName, names.schemaName]);
       await runtime.events.publish({ type: 'TenantUpdated', tenantId });
     },
   };
 }
 
-async function loadTenants(runtime: Runtime, slugs: string[]): Promise<BackupTenant[]> {
-  const { rows } = await runtime.central.pool.query<BackupTenant & { level: string }>(
-    `SELECT id, slug, key, level, isolation, database_name AS "databaseName", schema_name AS "schemaName"
+type LoadedTenant = BackupTenant & { dbServerId: string | null; dbUsername: string | null };
+
+async function loadTenants(runtime: Runtime, slugs: string[]): Promise<LoadedTenant[]> {
+  const { rows } = await runtime.central.pool.query<LoadedTenant & { level: string }>(
+    `SELECT id, slug, key, level, isolation, database_name AS "databaseName", schema_name AS "schemaName",
+            db_server_id AS "dbServerId", db_username AS "dbUsername"
        FROM tenants WHERE slug = ANY($1::text[]) AND deleted_at IS NULL`,
     [slugs],
   );

@@ -14,6 +14,7 @@ import {
   isScopeAdmin,
   isScopeMember,
   isSystemAdmin,
+  isTenantAdminToken,
   isTenantWritable,
   moduleEnabled,
   scopeDetailsVisible,
@@ -25,6 +26,8 @@ const canAccessScope = and(isAuthenticated, or(isScopeMember, isAncestorAdmin, i
 /** The landlord's operations (jobs of every tenant): system admins only. */
 const isSystemOperator = and(isAuthenticated, isSystemAdmin);
 /** Lists and reads tenants: system admins (everything) and tenant admins (their own subtree). */
+/** Changes a tenant's lifecycle: system admins, and tenant admins (the service allows only their descendants). */
+const canManageTenantLifecycle = and(isAuthenticated, or(isSystemAdmin, isTenantAdminToken));
 const canAdministerTenants = and(isAuthenticated, or(isSystemAdmin, isScopeAdmin, hasAbility('tenants:read')));
 /** Members and the audit log: system admins, and admins (the services narrow to their subtree). */
 const isAdministrator = and(isAuthenticated, hasAnyRole('system_admin,admin'));
@@ -48,6 +51,7 @@ export const ruleTree = {
     patient: and(canAccessScope, hasAbility('patients:read')),
     visits: and(canAccessScope, moduleEnabled('emr'), hasAbility('visits:read')),
     invoices: and(canAccessScope, moduleEnabled('pos'), hasAbility('invoices:read')),
+    dbServers: and(isAuthenticated, isSystemAdmin),
     accessCatalogue: allow,
     members: isAdministrator,
     auditLogs: isAdministrator,
@@ -63,6 +67,14 @@ export const ruleTree = {
     createInvoice: and(canAccessScope, isTenantWritable, moduleEnabled('pos'), hasAbility('invoices:write')),
     migrateTenants: and(isAuthenticated, isSystemAdmin),
     generateClusterSchemas: isAuthenticated,
+    addDbServer: and(isAuthenticated, isSystemAdmin),
+    rotateEncryptionKeys: and(isAuthenticated, isSystemAdmin),
+    createTenant: canManageTenantLifecycle,
+    suspendTenant: canManageTenantLifecycle,
+    resumeTenant: canManageTenantLifecycle,
+    setTenantMaintenance: canManageTenantLifecycle,
+    deleteTenant: canManageTenantLifecycle,
+    restoreTenant: canManageTenantLifecycle,
     // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
     login: allow,
     verifyTwoFactor: allow,
@@ -105,6 +117,10 @@ export const ruleTree = {
   Visit: allow,
   Invoice: allow,
   InvoiceLine: allow,
+  DbServer: allow,
+  TenantDeletion: allow,
+  KeyRotationReport: allow,
+  KeyRotationFailure: allow,
   AuthPayload: allow,
   ImpersonationCode: allow,
   TwoFactorEnrolment: allow,

@@ -26,6 +26,12 @@ export const isAncestorAdmin = rule({ cache: 'contextual' })((_parent, _args, co
   return ancestors.includes(principal.tenantId);
 });
 
+/** A token with the admin role for some tenant (what it may administer below it is checked by the service). */
+export const isTenantAdminToken = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
+  const principal = user(context);
+  return principal !== undefined && principal.tenantId !== null && principal.roles.includes(TENANT_ADMIN_ROLE);
+});
+
 /** The principal's token was issued for the scope's target itself. */
 export const isScopeMember = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {
   const principal = user(context);

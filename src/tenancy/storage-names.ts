@@ -40,6 +40,8 @@ export type StorageNaming = {
   groupSchema(key: string): string;
   /** Database of a DATABASE-isolated tenant, or schema of a SCHEMA-isolated one. */
   tenantStorage(key: string): string;
+  /** The TENANT's own PostgreSQL role: its storage name plus `_role` (cluster-wide, so the prefix matters). */
+  tenantRole(key: string): string;
   /** A cluster schema inside a tenant's storage (prefixed by the tenant schema under SCHEMA isolation). */
   clusterSchema(tenant: { isolation: Isolation; schemaName: string | null }, module: ClusterModule, year: number): string;
 };
@@ -52,6 +54,7 @@ export function makeStorageNaming(tenantPrefix: string): StorageNaming {
     appSchema: (key) => (assertKey(key), `app_${key}`),
     groupSchema: (key) => (assertKey(key), `group_${key}`),
     tenantStorage: (key) => (assertKey(key), `${tenantPrefix}${key}`),
+    tenantRole: (key) => (assertKey(key), `${tenantPrefix}${key}_role`),
     clusterSchema(tenant, module, year) {
       assertClusterYear(year);
       if (!CLUSTER_MODULES.includes(module)) throw new AppError(ErrorCode.BAD_USER_INPUT, `unknown cluster module ${String(module)}`);

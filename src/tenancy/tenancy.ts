@@ -15,7 +15,11 @@ import { makeCentralSchemaIsolation } from './isolation/central-schema-isolation
 import { makeDatabaseIsolation } from './isolation/database-isolation.js';
 import { type IsolationStrategy, type StorageRecord } from './isolation/isolation-strategy.js';
 import { makeSchemaIsolation } from './isolation/schema-isolation.js';
-import { makeServerAdmin, type ServerAdmin } from './isolation/server-admin.js';
+import { makeCentralServerAdmin, type CentralServerAdmin } from './isolation/server-admin.js';
+import { type KeyRing } from '../infra/crypto/key-ring.js';
+import { loadKeyRing } from '../infra/crypto/load-key-ring.js';
+import { makeDbServers, type DbServers } from './servers/db-servers.js';
+import { withServersLoaded } from './servers/server-aware-directory.js';
 import { levelClientFactories } from './level-clients.js';
 import { loadMigrationSets, type MigrationSets } from './migration-targets.js';
 import { noteStatement } from './bootstrappers/scope-storage.js';
@@ -31,7 +35,12 @@ export type Tenancy = {
   /** Central database pool (landlord tables). */
   central: pg.Pool;
   centralPrisma: CentralPrisma;
-  admin: ServerAdmin;
+  /** Admin access to the central server (apps' and groups' schemas, the central database). */
+  admin: CentralServerAdmin;
+  /** Database servers tenants are placed on, each with its admin access. */
+  servers: DbServers;
+  /** Encrypts and decrypts stored secrets (database passwords). */
+  keyRing: KeyRing;
   naming: StorageNaming;
   migrations: MigrationSets;
   registry: ClientRegistry<typeof levelClientFactories>;
@@ -57,16 +66,20 @@ export async function createTenancy(options: {
   central: CentralDatabase;
   redis: RedisClient | undefined;
   events: TenancyEvents;
+  /** Default: TENANCY_ENCRYPTION_KEYS, or the development key in `.data/`. */
+  keyRing?: KeyRing;
 }): Promise<Tenancy> {
   const { config, logger, central, events } = options;
-  const admin = makeServerAdmin(central.url, central.pool);
+  const admin = makeCentralServerAdmin(central.url, central.pool);
+  const keyRing = options.keyRing ?? (await loadKeyRing(config));
+  const servers = makeDbServers({ central: admin, keyRing, logger });
   const naming = makeStorageNaming(config.tenancy.storagePrefix);
   const migrations = await loadMigrationSets(config.migrationsDir);
   const strategies = {
     APP: makeCentralSchemaIsolation(admin, naming.appSchema),
     CENTRAL_TENANT: makeCentralSchemaIsolation(admin, naming.groupSchema),
-    DATABASE: makeDatabaseIsolation(admin, naming.tenantStorage, config.tenancy.storagePrefix.replace(/_+$/, ''), migrations.tenant),
-    SCHEMA: makeSchemaIsolation(admin, config.tenancy.sharedTenantsDatabase, naming.tenantStorage),
+    DATABASE: makeDatabaseIsolation(servers, naming.tenantStorage, config.tenancy.storagePrefix.replace(/_+$/, ''), migrations.tenant),
+    SCHEMA: makeSchemaIsolation(servers, config.tenancy.sharedTenantsDatabase, naming.tenantStorage),
   };
   const registry = createClientRegistry({
     factories: levelClientFactories,
@@ -75,7 +88,9 @@ export async function createTenancy(options: {
     // Which request uses which connection, so a request past its deadline can cancel its statement.
     onStatement: noteStatement,
   });
-  const directory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis, events });
+  const cachedDirectory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis, events });
+  // Routing is synchronous: a tenant's server is loaded before its chain is handed out.
+  const directory = withServersLoaded(cachedDirectory, servers);
   const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
   /** tenant id → cluster schemas known to exist, so one tenant's entries can be dropped together. */
   const knownClusters = new LRUCache<string, Set<string>>({ max: 100_000 });
@@ -100,6 +115,8 @@ export async function createTenancy(options: {
     central: central.pool,
     centralPrisma: central.prisma,
     admin,
+    servers,
+    keyRing,
     naming,
     migrations,
     registry,
@@ -137,6 +154,7 @@ export async function createTenancy(options: {
       stopResync();
       await directory.close();
       await registry.close();
+      await servers.close();
     },
   };
 }

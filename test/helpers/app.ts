@@ -21,6 +21,9 @@ export type TestApp = RunningApp & {
   token(claims: AccessTokenClaims, options?: { ttlSeconds?: number; now?: Date }): Promise<string>;
 };
 
+/** The key ring of test apps (one key, id `t1`); tests of rotation add a newer one in front. */
+export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
+
 /** Environment every test app shares: this run's database, Redis, and storage names. */
 export function testEnv(): Record<string, string> {
   const runId = inject('runId');
@@ -32,6 +35,7 @@ export function testEnv(): Record<string, string> {
     DATABASE_URL: inject('databaseUrl'),
     ...(inject('redisUrl') ? { REDIS_URL: inject('redisUrl')! } : {}),
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+    TENANCY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     DEMO_DATA: 'false',
     // The daily cluster step would make next year's schemas mid-test after 03:00 UTC; tests drive it themselves.
     CLUSTER_PREPARE_CRON: 'off',

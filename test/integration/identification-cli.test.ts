@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
+import { TEST_ENCRYPTION_KEYS } from '../helpers/app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseConfig } from '../../src/config.js';
@@ -29,6 +30,7 @@ function runToken(args: string[], env: Record<string, string> = {}): Promise<{ c
         LOG_LEVEL: 'warn',
         DATABASE_URL: inject('databaseUrl'),
         JWT_SECRET,
+        TENANCY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         TOKEN_ARGS: JSON.stringify(args),
         ...env,
       },

@@ -56,7 +56,7 @@ describe('PostgreSQL restarts under load, with a password in DATABASE_URL', () =
     postgres = await startEmbeddedPostgres({ dataDir, port });
     const admin = new pg.Client({ connectionString: postgres.url });
     await admin.connect();
-    await admin.query(`CREATE ROLE ${ROLE} LOGIN CREATEDB PASSWORD '${PASSWORD}'`);
+    await admin.query(`CREATE ROLE ${ROLE} LOGIN CREATEDB CREATEROLE PASSWORD '${PASSWORD}'`);
     await admin.end();
 
     app = await startTestApp({ DATABASE_URL: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${port}/tg_central`, LOG_LEVEL: 'trace', DB_ACQUIRE_TIMEOUT_MS: '2000' }, {}, logs.stream);

@@ -17,7 +17,7 @@ describe('parseConfig', () => {
   });
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
-    const secret = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db:5432/central' };
+    const secret = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db:5432/central', TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
     expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
     expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
   });
@@ -67,6 +67,7 @@ describe('parseConfig', () => {
 
 describe('sign-in configuration', () => {
   const long = 'x'.repeat(32);
+  const tenancyKeys = `k1:${Buffer.alloc(32, 3).toString('base64')}`;
   it('parses the JWT key ring newest first and refuses short secrets and repeated kids', () => {
     expect(parseConfig({ JWT_KEYS: `k2=${long}y, k1=${long}` }).jwt.keys).toEqual([
       { kid: 'k2', secret: `${long}y` },
@@ -75,13 +76,13 @@ describe('sign-in configuration', () => {
     expect(() => parseConfig({ JWT_KEYS: 'k1=short' })).toThrow(/JWT_KEYS: expected comma-separated kid=secret pairs/);
     expect(() => parseConfig({ JWT_KEYS: `k1=${long},k1=${long}` })).toThrow(/JWT_KEYS: expected each kid once/);
     // A ring is enough in production.
-    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_KEYS: `k1=${long}` }).isProduction).toBe(true);
   });
 
   it('requires two-factor sign-in for system admins in production unless turned off, and checks the encryption key', () => {
     expect(parseConfig({}).auth.requireAdmin2fa).toBe(false);
-    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
-    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_SECRET: long }).auth.requireAdmin2fa).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', TENANCY_ENCRYPTION_KEYS: tenancyKeys, JWT_SECRET: long, REQUIRE_ADMIN_2FA: 'false' }).auth.requireAdmin2fa).toBe(false);
     expect(parseConfig({}).auth).toMatchObject({ loginMaxFailures: 5, loginLockSeconds: 900, refreshTokenTtlSeconds: 2_592_000 });
     expect(() => parseConfig({ ENCRYPTION_KEY: 'dG9vIHNob3J0' })).toThrow(/ENCRYPTION_KEY: expected 32 bytes in base64/);
     expect(parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).auth.encryptionKey).toBeTruthy();
@@ -91,7 +92,7 @@ describe('sign-in configuration', () => {
 describe('operations configuration', () => {
 
   describe('embedded PostgreSQL in production', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
 
     it('refuses to start without DATABASE_URL, in one line naming the fix', () => {
       const attempt = () => parseConfig(production);
@@ -122,7 +123,7 @@ describe('operations configuration', () => {
 
     it('allows * outside production only', () => {
       expect(parseConfig({ CORS_ORIGINS: '*' }).cors.origins).toEqual(['*']);
-      expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db/c', CORS_ORIGINS: '*' })).toThrow(
+      expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db/c', TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, CORS_ORIGINS: '*' })).toThrow(
         /CORS_ORIGINS: `\*` is refused when NODE_ENV=production/,
       );
     });

@@ -12,6 +12,7 @@ import { chainTarget, type IdentifiedScope, type Principal, type TenantRecord } 
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { type ClusterSchemaService } from '../clusters/cluster-service.js';
 import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
+import { type TenancyAdministration } from '../administration.js';
 import { type ClusterModule } from '../model.js';
 import { type AuthServices } from '../../auth/auth-services.js';
 import { type AppMetrics } from '../../observability/metrics.js';
@@ -36,6 +37,8 @@ export type ScopeServices = {
   fleetMigrations: Pick<FleetMigrationService, 'start' | 'run' | 'items'>;
   /** Cluster schema generation and state (generateClusterSchemas, clusterSchemas; admins, checked in the resolver). */
   clusterSchemas: ClusterSchemaService;
+  /** Tenancy administration (servers, keys, lifecycle); the permission rules decide who reaches it. */
+  administration: TenancyAdministration;
   /** Sign-in, API tokens, impersonation, members and the audit log (central tables only). */
   auth: AuthServices;
   /** Hooks for provisioning, migration and job metrics (src/observability/metrics.ts). */

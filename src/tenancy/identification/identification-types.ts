@@ -23,6 +23,10 @@ export type TenantRecord = {
   isolation: Isolation;
   databaseName: string | null;
   schemaName: string | null;
+  /** The `db_servers` row holding a TENANT's storage; null (or absent in old cache entries): the central server. */
+  dbServerId?: string | null;
+  /** The TENANT's own PostgreSQL role (its requests run as it); null for older tenants, apps and groups. Not a secret. */
+  dbUsername?: string | null;
   maintenance: boolean;
   maintenanceMessage: string | null;
   /** IANA time zone (`tenants.timezone`, default UTC): a record's year is taken in it. */

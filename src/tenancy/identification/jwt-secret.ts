@@ -34,11 +34,15 @@ export async function resolveJwtSecret(config: Config, options: { devSecretPath?
   return readOrCreateDevSecret(options.devSecretPath ?? devJwtSecretPath());
 }
 
-async function readOrCreateDevSecret(file: string): Promise<string> {
+/**
+ * Reads a development secret from `file`, or makes one with `make` and keeps it there (mode 0600).
+ * Also used for the development encryption key (src/infra/crypto/load-key-ring.ts).
+ */
+export async function readOrCreateDevSecret(file: string, make: () => string = () => randomBytes(48).toString('base64')): Promise<string> {
   const existing = await readSecret(file);
   if (existing !== undefined) return existing;
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const secret = randomBytes(48).toString('base64');
+  const secret = make();
   try {
     // `wx`: when the server and the CLI start together, the first writer wins and the other reads it.
     await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

@@ -27,6 +27,8 @@ export const tenantRecordSchema = z.object({
   isolation: z.enum(ISOLATIONS),
   databaseName: z.string().nullable(),
   schemaName: z.string().nullable(),
+  dbServerId: z.string().nullable().optional(),
+  dbUsername: z.string().nullable().optional(),
   maintenance: z.boolean(),
   maintenanceMessage: z.string().nullable(),
   // Chains cached in Redis before the column was read carry no zone: they mean UTC.
@@ -45,7 +47,7 @@ export const tenantChainSchema = z.discriminatedUnion('level', [
 const recordJson = (alias: string) => `CASE WHEN ${alias}.id IS NULL THEN NULL ELSE json_build_object(
     'id', ${alias}.id, 'level', ${alias}.level, 'parentId', ${alias}.parent_id, 'key', ${alias}.key,
     'slug', ${alias}.slug, 'name', ${alias}.name, 'status', ${alias}.status, 'isolation', ${alias}.isolation,
-    'databaseName', ${alias}.database_name, 'schemaName', ${alias}.schema_name,
+    'databaseName', ${alias}.database_name, 'schemaName', ${alias}.schema_name, 'dbServerId', ${alias}.db_server_id, 'dbUsername', ${alias}.db_username,
     'maintenance', ${alias}.maintenance, 'maintenanceMessage', ${alias}.maintenance_message, 'timezone', ${alias}.timezone,
     'deletedAt', ${alias}.deleted_at) END`;
 

@@ -1,9 +1,9 @@
 import { quoteIdent } from '../../infra/sql-names.js';
 import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
-import { type ServerAdmin } from './server-admin.js';
+import { type CentralServerAdmin } from './server-admin.js';
 
 /** APP and CENTRAL_TENANT levels: a schema (`app_<key>`, `group_<key>`) in the central database. */
-export function makeCentralSchemaIsolation(admin: ServerAdmin, schemaFor: (key: string) => string): IsolationStrategy {
+export function makeCentralSchemaIsolation(admin: CentralServerAdmin, schemaFor: (key: string) => string): IsolationStrategy {
   return {
     namesFor: (key) => ({ databaseName: admin.centralDatabase, schemaName: schemaFor(key) }),
     connectionTarget: (record) => ({ serverUrl: admin.serverUrl, database: admin.centralDatabase, schema: requireNames(record).schemaName }),

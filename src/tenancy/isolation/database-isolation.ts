@@ -2,7 +2,7 @@ import { type MigrationFile, migrate } from '../migrator/index.js';
 import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 import { quoteIdent } from '../../infra/sql-names.js';
 import { fingerprintOf } from '../migration-targets.js';
-import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
+import { type IsolationStrategy, requireNames, type ServerAdmins } from './isolation-strategy.js';
 import { type ServerAdmin } from './server-admin.js';
 
 /**
@@ -11,19 +11,23 @@ import { type ServerAdmin } from './server-admin.js';
  *
  * New databases are cloned from a template that already holds the tenant migrations
  * (`<prefix>_tpl_<fingerprint>`), so provisioning costs one CREATE DATABASE instead of replaying
- * every migration. A template is rebuilt when the tenant migrations change.
+ * every migration. A template is rebuilt when the tenant migrations change. Each database server
+ * gets its own template, built on its first tenant.
  */
 export function makeDatabaseIsolation(
-  admin: ServerAdmin,
+  admins: ServerAdmins,
   databaseFor: (key: string) => string,
   templatePrefix: string,
   tenantMigrations: readonly MigrationFile[],
 ): IsolationStrategy {
   const template = `${templatePrefix}_tpl_${fingerprintOf(tenantMigrations)}`;
-  let templateReady: Promise<void> | undefined;
+  /** Template built (or being built), by server admin URL. */
+  const templateReady = new Map<string, Promise<void>>();
 
-  async function buildTemplate(): Promise<void> {
-    await withAdvisoryLock(admin.centralPool, `tenantgraph:template:${template}`, async () => {
+  async function buildTemplate(admin: ServerAdmin): Promise<void> {
+    // The lock lives in the central database: every process provisioning on this server agrees on it.
+    const server = new URL(admin.serverUrl);
+    await withAdvisoryLock(admins.central.centralPool, `tenantgraph:template:${server.host}:${template}`, async () => {
       if (await admin.databaseExists(template)) return;
       const building = `${template}_build`;
       await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`);
@@ -36,13 +40,18 @@ export function makeDatabaseIsolation(
 
   return {
     namesFor: (key) => ({ databaseName: databaseFor(key), schemaName: 'public' }),
-    connectionTarget: (record) => ({ serverUrl: admin.serverUrl, database: requireNames(record).databaseName, schema: 'public' }),
+    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: 'public', role: record.dbUsername ?? null }),
     async createStorage(record) {
-      templateReady ??= buildTemplate().catch((error: unknown) => {
-        templateReady = undefined;
-        throw error;
-      });
-      await templateReady;
+      const admin = admins.adminFor(record.dbServerId);
+      let ready = templateReady.get(admin.serverUrl);
+      if (!ready) {
+        ready = buildTemplate(admin).catch((error: unknown) => {
+          templateReady.delete(admin.serverUrl);
+          throw error;
+        });
+        templateReady.set(admin.serverUrl, ready);
+      }
+      await ready;
       const { databaseName } = requireNames(record);
       // FILE_COPY copies the small template's files instead of WAL-logging every block (PG 15's
       // default), which measured about twice as fast for provisioning.
@@ -60,15 +69,16 @@ export function makeDatabaseIsolation(
     async dropStorage(record) {
       // The database the row names, and the tenant's others: its original name and restores
       // (`<name>-r<timestamp>`; `-` is never in a key, so no other tenant's database matches).
+      const admin = admins.adminFor(record.dbServerId);
       const base = databaseFor(record.key);
-      const { rows } = await admin.centralPool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = $1 OR datname = $2 OR starts_with(datname, $3)', [
+      const { rows } = await admin.maintenance('SELECT datname FROM pg_database WHERE datname = $1 OR datname = $2 OR starts_with(datname, $3)', [
         requireNames(record).databaseName,
         base,
         `${base}-r`,
       ]);
-      for (const { datname } of rows) await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+      for (const { datname } of rows as { datname: string }[]) await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
     },
-    exists: (record) => admin.databaseExists(requireNames(record).databaseName),
-    withStoragePool: (record, fn) => admin.withDatabase(requireNames(record).databaseName, fn),
+    exists: (record) => admins.adminFor(record.dbServerId).databaseExists(requireNames(record).databaseName),
+    withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withDatabase(requireNames(record).databaseName, fn),
   };
 }

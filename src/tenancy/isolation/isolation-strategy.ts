@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type ConnectionTarget } from '../registry/registry-types.js';
 import { type Isolation, type TenantLevelName } from '../model.js';
+import { type CentralServerAdmin, type ServerAdmin } from './server-admin.js';
 
 /** The storage columns of a `tenants` row. */
 export type StorageRecord = {
@@ -10,6 +11,21 @@ export type StorageRecord = {
   isolation: Isolation;
   databaseName: string | null;
   schemaName: string | null;
+  /** The `db_servers` row holding a TENANT's storage; null or absent: the central server. */
+  dbServerId?: string | null;
+  /** The TENANT's own role, when it has one: the registry runs its statements as this role. */
+  dbUsername?: string | null;
+};
+
+/** Admin access by server: the strategies find each tenant's server through it. */
+export type ServerAdmins = {
+  central: CentralServerAdmin;
+  /**
+   * The admin of a tenant's server. Synchronous (routing calls it per request): the server must
+   * have been loaded (`DbServers.ensure`), which the tenancy's directory does before it hands out
+   * a chain. Throws for a server that is not loaded.
+   */
+  adminFor(serverId: string | null | undefined): ServerAdmin;
 };
 
 /** Names a new tenant's storage gets; written to its row before anything is created. */

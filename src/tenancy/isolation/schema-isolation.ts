@@ -1,22 +1,24 @@
 import { quoteIdent } from '../../infra/sql-names.js';
 import { CLUSTER_MODULES } from '../model.js';
-import { type IsolationStrategy, requireNames } from './isolation-strategy.js';
-import { type ServerAdmin } from './server-admin.js';
+import { type IsolationStrategy, requireNames, type ServerAdmins } from './isolation-strategy.js';
 
 /**
  * TENANT with isolation SCHEMA: schema `<prefix><key>` (and its cluster schemas
- * `<prefix><key>_<module>_<year>`) in one shared tenants database. Many tenants share one pool.
+ * `<prefix><key>_<module>_<year>`) in one shared tenants database on the tenant's server. Many
+ * tenants share one pool.
  */
-export function makeSchemaIsolation(admin: ServerAdmin, sharedDatabase: string, schemaFor: (key: string) => string): IsolationStrategy {
+export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string, schemaFor: (key: string) => string): IsolationStrategy {
   const strategy: IsolationStrategy = {
     namesFor: (key) => ({ databaseName: sharedDatabase, schemaName: schemaFor(key) }),
-    connectionTarget: (record) => ({ serverUrl: admin.serverUrl, database: requireNames(record).databaseName, schema: requireNames(record).schemaName }),
+    connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: requireNames(record).schemaName, role: record.dbUsername ?? null }),
     async createStorage(record) {
+      const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       await admin.ensureDatabase(databaseName);
       await admin.withDatabase(databaseName, (pool) => pool.query(`CREATE SCHEMA ${quoteIdent(schemaName)}`));
     },
     async dropStorage(record) {
+      const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return;
       await admin.withDatabase(databaseName, async (pool) => {
@@ -32,11 +34,12 @@ export function makeSchemaIsolation(admin: ServerAdmin, sharedDatabase: string, 
       });
     },
     async exists(record) {
+      const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return false;
       return admin.withDatabase(databaseName, async (pool) => (await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName])).rowCount === 1);
     },
-    withStoragePool: (record, fn) => admin.withDatabase(requireNames(record).databaseName, fn),
+    withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withDatabase(requireNames(record).databaseName, fn),
   };
   return strategy;
 }

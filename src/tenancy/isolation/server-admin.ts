@@ -1,37 +1,44 @@
 /**
- * Administrative access to the PostgreSQL server that holds the central database and, for now,
- * every tenant (the db_servers registry adds more servers later). Used for DDL and migrations,
- * never on the request path, so its pools are short-lived and separate from the client registry.
+ * Administrative access to one PostgreSQL server: the central one (DATABASE_URL) or a server of
+ * the `db_servers` registry (src/tenancy/servers/). Used for DDL and migrations, never on the
+ * request path, so its pools are short-lived and separate from the client registry.
  */
 import pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 
 export type ServerAdmin = {
-  /** URL of the central database; its server is where storage is created. */
+  /** An admin URL of this server (credentials included: never log it). Its database path is replaced per use. */
   serverUrl: string;
-  centralDatabase: string;
-  centralPool: pg.Pool;
   /** Runs `fn` with a small pool on `database` of this server, closed afterwards. */
   withDatabase<T>(database: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T>;
-  /** Runs one statement in the server's `postgres` maintenance database (CREATE/DROP DATABASE). */
+  /** Runs one statement in the server's `postgres` maintenance database (CREATE/DROP DATABASE, roles). */
   maintenance(sql: string, values?: unknown[]): Promise<pg.QueryResult>;
   databaseExists(database: string): Promise<boolean>;
   /** Creates `database` unless it exists (concurrent creators are fine). */
   ensureDatabase(database: string): Promise<void>;
 };
 
-export function makeServerAdmin(serverUrl: string, centralPool: pg.Pool): ServerAdmin {
-  const urlFor = (database: string) => {
-    const url = new URL(serverUrl);
-    url.pathname = `/${database}`;
-    return url.toString();
-  };
+/** The central server: also holds the central database, where apps and groups keep their schemas. */
+export type CentralServerAdmin = ServerAdmin & {
+  centralDatabase: string;
+  centralPool: pg.Pool;
+};
+
+export function withDatabaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/**
+ * @param catalogPool a pool on this server used to read pg_database (the central pool for the
+ *   central server); without it each check opens one maintenance connection
+ */
+export function makeServerAdmin(serverUrl: string, catalogPool?: pg.Pool): ServerAdmin {
   const admin: ServerAdmin = {
     serverUrl,
-    centralDatabase: decodeURIComponent(new URL(serverUrl).pathname.slice(1)),
-    centralPool,
     async withDatabase(database, fn) {
-      const pool = new pg.Pool({ connectionString: urlFor(database), max: 2, application_name: 'tenantgraph:admin' });
+      const pool = new pg.Pool({ connectionString: withDatabaseUrl(serverUrl, database), max: 2, application_name: 'tenantgraph:admin' });
       pool.on('error', () => {}); // surfaced by the query that hits it
       try {
         return await fn(pool);
@@ -40,7 +47,8 @@ export function makeServerAdmin(serverUrl: string, centralPool: pg.Pool): Server
       }
     },
     async maintenance(sql, values) {
-      const client = new pg.Client({ connectionString: urlFor('postgres'), application_name: 'tenantgraph:admin' });
+      const client = new pg.Client({ connectionString: withDatabaseUrl(serverUrl, 'postgres'), application_name: 'tenantgraph:admin', connectionTimeoutMillis: 10_000 });
+      client.on('error', () => {}); // surfaced by the query that hits it
       await client.connect();
       try {
         return await client.query(sql, values);
@@ -49,7 +57,8 @@ export function makeServerAdmin(serverUrl: string, centralPool: pg.Pool): Server
       }
     },
     async databaseExists(database) {
-      const result = await centralPool.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      const sql = 'SELECT 1 FROM pg_database WHERE datname = $1';
+      const result = catalogPool ? await catalogPool.query(sql, [database]) : await admin.maintenance(sql, [database]);
       return result.rowCount === 1;
     },
     async ensureDatabase(database) {
@@ -61,4 +70,12 @@ export function makeServerAdmin(serverUrl: string, centralPool: pg.Pool): Server
     },
   };
   return admin;
+}
+
+export function makeCentralServerAdmin(serverUrl: string, centralPool: pg.Pool): CentralServerAdmin {
+  return {
+    ...makeServerAdmin(serverUrl, centralPool),
+    centralDatabase: decodeURIComponent(new URL(serverUrl).pathname.slice(1)),
+    centralPool,
+  };
 }

@@ -1,5 +1,6 @@
 import { migrate } from '../migrator/index.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
+import { grantSchemaToRole } from '../isolation/tenant-role.js';
 import { type ClusterModule } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 
@@ -18,6 +19,7 @@ export async function ensureClusterSchemas(
     for (const module of modules) {
       const schema = tenancy.naming.clusterSchema(record, module, year);
       await migrate(pool, { label: `${module}:${record.key}:${year}`, schema, files: tenancy.migrations[module] });
+      if (record.dbUsername) await grantSchemaToRole(pool, record.dbUsername, schema);
     }
   });
 }

@@ -10,6 +10,8 @@ import { assertKey, assertSlug } from '../storage-names.js';
 import { CLUSTER_MODULES, PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { ensureClusterSchemas } from './cluster-schemas.js';
+import { createTenantRole, dropTenantRole, grantSchemaToRole, newRolePassword } from '../isolation/tenant-role.js';
+import { tenantPasswordContext } from '../secrets/stored-secrets.js';
 
 export type ProvisionInput = {
   level: TenantLevelName;
@@ -22,6 +24,8 @@ export type ProvisionInput = {
   isolation?: Isolation;
   /** Lower-case host names; the first is primary. */
   domains?: string[];
+  /** TENANT only: the database server (name or id); default the active server with the fewest tenants. */
+  dbServer?: string | null;
   /** TENANT only: years whose cluster schemas are made now; default the current year. */
   clusterYears?: number[];
   /** Stop after this step, for tests of the rollback path. */
@@ -40,8 +44,8 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   for (const domain of domains) {
     if (!HOST.test(domain)) throw new AppError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(domain)} is not a host name`, { details: { field: 'domains' } });
   }
-  if (input.level !== 'TENANT' && (input.isolation || input.clusterYears)) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation and clusterYears apply to TENANT level only');
+  if (input.level !== 'TENANT' && (input.isolation || input.clusterYears || input.dbServer)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation, dbServer and clusterYears apply to TENANT level only');
   }
   await assertParent(tenancy, input.level, input.parentId ?? null);
 
@@ -52,6 +56,7 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   // Lookups of its slug and domains may be cached as unknown: TenantCreated drops them everywhere.
   await tenancy.events.publish({ type: 'TenantCreated', tenantId: record.id });
   await tenancy.events.publish({ type: 'ProvisioningTenant', tenantId: record.id });
+  await tenancy.servers.ensure(record.dbServerId);
 
   try {
     await strategy.createStorage(record);
@@ -61,6 +66,7 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
       migrate(pool, { label: `${levelTarget(input.level)}:${input.key}`, schema: names.schemaName, files }),
     );
     if (input.level === 'TENANT') {
+      await createRole(tenancy, record);
       const years = input.clusterYears ?? [new Date().getUTCFullYear()];
       for (const year of years) await ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES);
       // Recorded READY so clusterSchemas and the yearly job see them (the row goes with the tenant's).
@@ -76,6 +82,11 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
     await strategy.dropStorage(record).catch((dropError: unknown) =>
       tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop storage of a failed provisioning'),
     );
+    if (input.level === 'TENANT') {
+      await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, tenancy.naming.tenantRole(record.key)).catch((dropError: unknown) =>
+        tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop the role of a failed provisioning'),
+      );
+    }
     await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
     await tenancy.events.publish({ type: 'TenantDeleted', tenantId: record.id, hard: true });
     throw error;
@@ -83,6 +94,26 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: record.id, from: 'PROVISIONING', to: 'ACTIVE' });
   await tenancy.events.publish({ type: 'TenantProvisioned', tenantId: record.id });
   return record;
+}
+
+/**
+ * The tenant's own role, its grants on the tenant schema, and its encrypted password in the row.
+ * Sets `record.dbUsername`, so the cluster schemas made next are granted too.
+ */
+async function createRole(tenancy: Tenancy, record: ProvisionedTenant): Promise<void> {
+  const role = tenancy.naming.tenantRole(record.key);
+  const password = newRolePassword();
+  const admin = tenancy.servers.adminFor(record.dbServerId);
+  await createTenantRole(admin, record, role, password);
+  record.dbUsername = role;
+  await tenancy.strategyFor(record).withStoragePool(record, (pool) => grantSchemaToRole(pool, role, record.schemaName!));
+  const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
+  await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
+    record.id,
+    role,
+    secret.ciphertext,
+    secret.keyId,
+  ]);
 }
 
 function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {
@@ -125,17 +156,19 @@ async function insertRow(
   const client = await tenancy.central.connect();
   try {
     await client.query('BEGIN');
+    // Placement locks the server rows until COMMIT: concurrent creates cannot overfill a server.
+    const dbServerId = input.level === 'TENANT' ? await tenancy.servers.place(client, input.dbServer) : null;
     const inserted = await client.query<{ id: string }>(
-      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name)
-       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8) RETURNING id`,
-      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName],
+      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id)
+       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9) RETURNING id`,
+      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId],
     );
     const id = inserted.rows[0]!.id;
     for (const [index, domain] of domains.entries()) {
       await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
     }
     await client.query('COMMIT');
-    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, ...names };
+    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, dbServerId, ...names };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     if ((error as { code?: string }).code === '23505') {

@@ -13,6 +13,7 @@
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.js';
+import { poolAsRole } from './role-pool.js';
 import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
 import {
   type ClientFactories,
@@ -50,6 +51,8 @@ type PoolEntry = {
   server: ServerEntry;
   database: string;
   pool: pg.Pool;
+  /** The pool as each role sees it (role-pool.ts), made once per role; null: the login role. */
+  roleViews: Map<string | null, pg.Pool>;
   /** schema → kind → client. Nested maps so the hot path builds no key string. */
   clients: Map<string, Map<PropertyKey, ClientEntry>>;
   leases: number;
@@ -176,7 +179,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     let entry = poolEntry.clients.get(target.schema)?.get(kind);
     if (entry === undefined) {
       counters.clientMisses++;
-      entry = createClient(poolEntry, target.schema, kind);
+      entry = createClient(poolEntry, target.schema, kind, target.role ?? null);
     } else {
       counters.clientHits++;
       clients.get(entry); // marks it most recently used
@@ -248,6 +251,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       server,
       database,
       pool,
+      roleViews: new Map(),
       clients: new Map(),
       leases: 0,
       usedSinceSweep: true,
@@ -275,10 +279,15 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     return entry;
   }
 
-  function createClient(poolEntry: PoolEntry, schema: string, kind: PropertyKey): ClientEntry {
+  function createClient(poolEntry: PoolEntry, schema: string, kind: PropertyKey, role: string | null): ClientEntry {
     const factory = Object.hasOwn(factories, kind) ? (factories as Record<PropertyKey, ClientFactory<DisposableClient>>)[kind] : undefined;
     if (typeof factory !== 'function') throw new Error(`No client factory for kind ${JSON.stringify(String(kind))}.`);
-    const client = factory(poolEntry.pool, schema);
+    let view = poolEntry.roleViews.get(role);
+    if (view === undefined) {
+      view = poolAsRole(poolEntry.pool, role);
+      poolEntry.roleViews.set(role, view);
+    }
+    const client = factory(view, schema);
     const entry: ClientEntry = { pool: poolEntry, schema, kind, client, leases: 0, cached: true, disposed: false };
     let bySchema = poolEntry.clients.get(schema);
     if (bySchema === undefined) {

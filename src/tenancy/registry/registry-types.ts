@@ -12,12 +12,18 @@ export type ConnectionTarget = {
   database: string;
   /** Schema every query of the client is qualified with (PrismaPg `schema` option). */
   schema: string;
+  /**
+   * PostgreSQL role the client's statements run as (`SET ROLE` on each connection checkout, see
+   * role-pool.ts); null or absent: the login role of `serverUrl`. One role per schema: clients
+   * are cached by (database, schema, kind).
+   */
+  role?: string | null;
 };
 
 /** Something the registry can close when it evicts it (a PrismaClient). */
 export type DisposableClient = { $disconnect(): Promise<void> };
 
-/** Builds a client of one kind on a shared pool for one schema. */
+/** Builds a client of one kind on a shared pool for one schema (the pool already runs as the target's role). */
 export type ClientFactory<C extends DisposableClient> = (pool: pg.Pool, schema: string) => C;
 
 /** A client in use. `release()` must be called once when the caller is done (end of request). */

@@ -1,0 +1,23 @@
+/**
+ * Where the key ring comes from: TENANCY_ENCRYPTION_KEYS, or outside production a development key
+ * kept in `.data/dev-encryption-keys` (made on first use, like the development JWT secret), so the
+ * server and the CLI decrypt the same secrets.
+ */
+import path from 'node:path';
+import { type Config } from '../../config.js';
+import { projectRoot } from '../../paths.js';
+import { readOrCreateDevSecret } from '../../tenancy/identification/jwt-secret.js';
+import { generateKeyEntry, makeKeyRing, parseKeyRingSpec, type KeyRing } from './key-ring.js';
+
+export const devKeyRingPath = () => path.join(projectRoot, '.data', 'dev-encryption-keys');
+
+export async function loadKeyRing(config: Config, options: { devKeyPath?: string } = {}): Promise<KeyRing> {
+  if (config.encryptionKeys) return makeKeyRing(config.encryptionKeys);
+  // parseConfig refuses this already; kept so production never encrypts with a file key.
+  if (config.isProduction) throw new Error('TENANCY_ENCRYPTION_KEYS is required when NODE_ENV=production');
+  const spec = await readOrCreateDevSecret(options.devKeyPath ?? devKeyRingPath(), () => {
+    const entry = generateKeyEntry('dev1');
+    return `${entry.id}:${entry.key}`;
+  });
+  return makeKeyRing(parseKeyRingSpec(spec));
+}

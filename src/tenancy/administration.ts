@@ -1,0 +1,39 @@
+/**
+ * What GraphQL administration (system admins, ancestors' admins) may ask of the tenancy, as a
+ * narrow service on ScopeServices: resolvers never hold the admin pool or the key ring itself.
+ */
+import { type TenantCacheStore } from '../infra/cache/index.js';
+import { type TenantFileStore } from '../infra/storage/tenant-files.js';
+import { createTenant, type CreateTenantInput } from './lifecycle/create-tenant.js';
+import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
+import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
+import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
+import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
+import { type Tenancy } from './tenancy.js';
+
+export type TenancyAdministration = {
+  listDbServers(): Promise<DbServerInfo[]>;
+  addDbServer(input: AddDbServerInput): Promise<DbServerInfo>;
+  rotateEncryptionKeys(): Promise<RotationReport>;
+  /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
+  lifecycle: TenantLifecycle;
+  createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
+};
+
+export function makeTenancyAdministration(
+  tenancy: Tenancy,
+  files: Pick<TenantFileStore, 'removeTenant'>,
+  cache: Pick<TenantCacheStore, 'flushTenant'>,
+): TenancyAdministration {
+  return {
+    createTenant: (actor, input) => createTenant(tenancy, actor, input),
+    lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
+    listDbServers: () => tenancy.servers.list(),
+    addDbServer: (input) => tenancy.servers.add(input),
+    async rotateEncryptionKeys() {
+      const report = await rotateStoredSecrets(tenancy.central, tenancy.keyRing);
+      tenancy.logger.info({ keyId: report.keyId, rotated: report.rotated, current: report.current, failed: report.failures.length }, 'stored secrets re-encrypted');
+      return report;
+    },
+  };
+}

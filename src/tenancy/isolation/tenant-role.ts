@@ -1,0 +1,94 @@
+/**
+ * Each TENANT's own PostgreSQL role: LOGIN with a random password (stored encrypted in its
+ * `tenants` row), privileges on its own schema and cluster schemas only. Requests run as it
+ * (registry/role-pool.ts), so a statement naming another tenant's schema fails in PostgreSQL
+ * itself ("permission denied for schema"), whatever our code does.
+ *
+ * The admin role that creates it is made a member, which is what lets the shared pools (logged in
+ * as the admin) `SET ROLE` to it. The migrations bookkeeping table stays the admin's.
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { quoteIdent } from '../../infra/sql-names.js';
+import { MIGRATIONS_TABLE } from '../migrator/index.js';
+import { requireNames, type StorageRecord } from './isolation-strategy.js';
+import { CLUSTER_MODULES } from '../model.js';
+import { clusterSchemasOf } from './schema-isolation.js';
+import { type ServerAdmin } from './server-admin.js';
+
+/** A password of 32 random bytes; base64url, so it is safe inside a SQL string literal. */
+export function newRolePassword(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, 4096 iterations, as
+ * PostgreSQL makes it). Sent instead of the password, so the plaintext never reaches the server,
+ * where a failing statement would be written to its log with its text.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** Creates the role and lets the admin act as it. Fails if it exists (a name belongs to one tenant). */
+export async function createTenantRole(admin: ServerAdmin, record: StorageRecord, role: string, password: string): Promise<void> {
+  const verifier = scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
+  await admin
+    .maintenance(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifier}'`)
+    .catch((error: { code?: string }) => {
+      if (error.code !== '42501') throw error;
+      throw new Error('The database admin role may not create roles: give it CREATEROLE (ALTER ROLE <admin> CREATEROLE), which per-tenant roles need', { cause: error });
+    });
+  await admin.maintenance(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
+  if (record.isolation === 'DATABASE') {
+    // Its own database: only it (and the admin) may connect. The shared SCHEMA database stays open to all tenant roles.
+    const database = quoteIdent(requireNames(record).databaseName);
+    await admin.maintenance(`REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`);
+    await admin.maintenance(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(role)}`);
+  }
+}
+
+/** Lets `role` use the tables of `schema` (migrated already), now and those later migrations add. Idempotent. */
+export async function grantSchemaToRole(pool: pg.Pool, role: string, schema: string): Promise<void> {
+  const r = quoteIdent(role);
+  const s = quoteIdent(schema);
+  await pool.query(
+    `GRANT USAGE ON SCHEMA ${s} TO ${r};
+     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${r};
+     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${r};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${r};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${r};
+     REVOKE ALL ON ${s}.${MIGRATIONS_TABLE} FROM ${r};`,
+  );
+}
+
+/**
+ * Grants `role` its tenant schema and every cluster schema in `record`'s storage: for storage made
+ * outside provisioning (a restore, which carries no privileges).
+ */
+export async function grantTenantStorage(admin: ServerAdmin, record: StorageRecord, role: string): Promise<void> {
+  const { databaseName, schemaName } = requireNames(record);
+  const clusters = record.isolation === 'SCHEMA' ? clusterSchemasOf(schemaName) : `^(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`;
+  await admin.withDatabase(databaseName, async (pool) => {
+    const { rows } = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2', [schemaName, clusters]);
+    for (const { nspname } of rows) await grantSchemaToRole(pool, role, nspname);
+  });
+}
+
+/**
+ * Drops the role and whatever privileges it still holds. Runs after the storage was dropped;
+ * idempotent (a rerun after a crash finds nothing to do).
+ */
+export async function dropTenantRole(admin: ServerAdmin, record: StorageRecord, role: string): Promise<void> {
+  const exists = await admin.maintenance('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (exists.rowCount === 0) return;
+  const { databaseName } = requireNames(record);
+  // Grants inside a database that still exists (the shared SCHEMA database) go with DROP OWNED there.
+  if (await admin.databaseExists(databaseName)) {
+    await admin.withDatabase(databaseName, (pool) => pool.query(`DROP OWNED BY ${quoteIdent(role)}`));
+  }
+  await admin.maintenance(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+}

@@ -1,0 +1,61 @@
+/**
+ * `createTenant` for system admins (any level) and admins of an ancestor (below it). For now it
+ * provisions synchronously (src/tenancy/provisioning/provision-tenant.ts) and answers once the
+ * tenant is ACTIVE; issue 9 item 1 moves the work into a durable job that this function enqueues
+ * in the same transaction as the row.
+ */
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { KEY_PATTERN, TENANT_LEVELS, type Isolation, type TenantLevelName } from '../model.js';
+import { provisionTenant, type ProvisionedTenant } from '../provisioning/provision-tenant.js';
+import { assertSlug } from '../storage-names.js';
+import { type Tenancy } from '../tenancy.js';
+import { type LifecycleActor } from './tenant-lifecycle.js';
+
+export type CreateTenantInput = {
+  level: string;
+  parentId?: string | null;
+  slug: string;
+  name: string;
+  /** Default: the slug with `-` as `_`. */
+  key?: string | null;
+  isolation?: Isolation | null;
+  domains?: string[] | null;
+  dbServer?: string | null;
+};
+
+export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant> {
+  if (!(TENANT_LEVELS as readonly string[]).includes(input.level)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `level must be one of ${TENANT_LEVELS.join(', ')}`, { details: { field: 'level' } });
+  }
+  const level = input.level as TenantLevelName;
+  assertSlug(input.slug); // before a key is derived from it
+  const key = input.key ?? input.slug.replace(/-/g, '_');
+  if (!input.key && !KEY_PATTERN.test(key)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `No key can be made from the slug ${JSON.stringify(input.slug)}; give a key (a lower-case letter, then letters, digits or _)`, {
+      details: { field: 'key' },
+    });
+  }
+  if (actor.kind === 'admin') await assertParentInSubtree(tenancy, actor.tenantId, level, input.parentId ?? null);
+  return provisionTenant(tenancy, {
+    level,
+    parentId: input.parentId ?? null,
+    key,
+    slug: input.slug,
+    name: input.name,
+    isolation: input.isolation ?? undefined,
+    domains: input.domains ?? undefined,
+    dbServer: input.dbServer ?? undefined,
+  });
+}
+
+/** A tenant admin creates below its own tenant only: the parent is its tenant or a child of it. */
+async function assertParentInSubtree(tenancy: Tenancy, adminOf: string, level: TenantLevelName, parentId: string | null): Promise<void> {
+  const refuse = () =>
+    new AppError(ErrorCode.BAD_USER_INPUT, `The parent of a ${level} must be an existing tenant you administer`, { details: { field: 'parentId' } });
+  if (!parentId) throw refuse();
+  const { rows } = await tenancy.central
+    .query<{ id: string; parent_id: string | null }>('SELECT id, parent_id FROM tenants WHERE id = $1 AND deleted_at IS NULL', [parentId])
+    .catch(() => ({ rows: [] as { id: string; parent_id: string | null }[] })); // a malformed uuid is simply not found
+  const parent = rows[0];
+  if (!parent || (parent.id !== adminOf && parent.parent_id !== adminOf)) throw refuse();
+}

@@ -1,0 +1,214 @@
+/**
+ * A tenant's life after provisioning: suspend and resume, maintenance mode, soft delete (status
+ * DELETED, data kept, domains released, restorable for TENANT_DELETE_GRACE_DAYS) and hard delete
+ * (storage, role, files and the row; only with the slug as confirmation, never for a parent with
+ * children). Who may: system admins, and admins of an ancestor of the tenant. Each change is
+ * published as a tenancy event once committed: every process drops what it cached about that
+ * tenant, so none serves the old status.
+ */
+import { AppError, ErrorCode } from '../../errors/index.js';
+import { type TenantCacheStore } from '../../infra/cache/index.js';
+import { type TenantFileStore } from '../../infra/storage/tenant-files.js';
+import { dropTenantRole } from '../isolation/tenant-role.js';
+import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
+import { type Tenancy } from '../tenancy.js';
+
+/** Who asks: a system admin, or the admin of one tenant (acting on its descendants). */
+export type LifecycleActor = { kind: 'system' } | { kind: 'admin'; tenantId: string };
+
+export type LifecycleTenant = {
+  id: string;
+  slug: string;
+  name: string;
+  level: TenantLevelName;
+  isolation: Isolation;
+  status: TenantStatus;
+  maintenance: boolean;
+  maintenanceMessage: string | null;
+  parentId: string | null;
+  deletedAt: Date | null;
+};
+
+export type TenantDeletion = { id: string; slug: string; hard: boolean; restorableUntil: Date | null };
+
+type Row = LifecycleTenant & {
+  key: string;
+  databaseName: string | null;
+  schemaName: string | null;
+  dbServerId: string | null;
+  dbUsername: string | null;
+  metadata: Record<string, unknown>;
+  grandparentId: string | null;
+};
+
+const MAX_REASON = 500;
+
+const conflict = (message: string, field = 'status') => new AppError(ErrorCode.CONFLICT, message, { details: { field } });
+const badInput = (message: string, field: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { details: { field } });
+
+export type TenantLifecycle = ReturnType<typeof makeTenantLifecycle>;
+
+export function makeTenantLifecycle(deps: {
+  tenancy: Tenancy;
+  files: Pick<TenantFileStore, 'removeTenant'>;
+  cache: Pick<TenantCacheStore, 'flushTenant'>;
+  graceDays: number;
+}) {
+  const { tenancy } = deps;
+  const pool = tenancy.central;
+
+  /** The tenant, if the actor may act on it; NOT_FOUND otherwise (as if it did not exist). */
+  async function load(actor: LifecycleActor, id: string): Promise<Row> {
+    if (!UUID_PATTERN.test(id)) throw new AppError(ErrorCode.NOT_FOUND, 'Tenant not found');
+    const { rows } = await pool.query<Row>(
+      `SELECT t.id, t.slug, t.name, t.key, t.level, t.isolation, t.status, t.maintenance, t.maintenance_message AS "maintenanceMessage",
+              t.parent_id AS "parentId", t.deleted_at AS "deletedAt", t.database_name AS "databaseName", t.schema_name AS "schemaName",
+              t.db_server_id AS "dbServerId", t.db_username AS "dbUsername", t.metadata, p.parent_id AS "grandparentId"
+         FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id WHERE t.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    const allowed = row && (actor.kind === 'system' || actor.tenantId === row.parentId || actor.tenantId === row.grandparentId);
+    if (!allowed) throw new AppError(ErrorCode.NOT_FOUND, 'Tenant not found');
+    return row;
+  }
+
+  /** Changes the row only if its status is still `from` (two admins acting at once: one wins, one gets CONFLICT). */
+  async function transition(row: Row, from: readonly TenantStatus[], set: string, values: unknown[], to?: TenantStatus): Promise<LifecycleTenant> {
+    const { rows } = await pool.query<{ id: string }>(`UPDATE tenants SET ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`, [
+      row.id,
+      from,
+      ...values,
+    ]);
+    if (rows.length === 0) throw conflict(`Tenant ${row.slug} changed meanwhile; try again`);
+    await tenancy.events.publish(to ? { type: 'TenantStatusChanged', tenantId: row.id, from: row.status, to } : { type: 'TenantUpdated', tenantId: row.id });
+    return reload(row.id);
+  }
+
+  async function reload(id: string): Promise<LifecycleTenant> {
+    return load({ kind: 'system' }, id);
+  }
+
+  function requireStatus(row: Row, allowed: readonly TenantStatus[], action: string): void {
+    if (!allowed.includes(row.status)) throw conflict(`Cannot ${action} tenant ${row.slug}: it is ${row.status}`);
+  }
+
+  async function liveChildren(id: string): Promise<number> {
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1 AND status <> 'DELETED'", [id]);
+    return rows[0]!.n;
+  }
+
+  return {
+    async suspend(actor: LifecycleActor, id: string, reason: string): Promise<LifecycleTenant> {
+      const text = reason.trim();
+      if (text === '' || text.length > MAX_REASON) throw badInput(`reason must be 1 to ${MAX_REASON} characters`, 'reason');
+      const row = await load(actor, id);
+      requireStatus(row, ['ACTIVE'], 'suspend');
+      return transition(row, ['ACTIVE'], "status = 'SUSPENDED', metadata = metadata || jsonb_build_object('suspendedReason', $3::text, 'suspendedAt', now())", [text], 'SUSPENDED');
+    },
+
+    async resume(actor: LifecycleActor, id: string): Promise<LifecycleTenant> {
+      const row = await load(actor, id);
+      requireStatus(row, ['SUSPENDED'], 'resume');
+      return transition(row, ['SUSPENDED'], "status = 'ACTIVE', metadata = metadata - 'suspendedReason' - 'suspendedAt'", [], 'ACTIVE');
+    },
+
+    async setMaintenance(actor: LifecycleActor, id: string, enabled: boolean, message: string | null): Promise<LifecycleTenant> {
+      const text = message?.trim() || null;
+      if (text !== null && text.length > MAX_REASON) throw badInput(`message must be at most ${MAX_REASON} characters`, 'message');
+      const row = await load(actor, id);
+      requireStatus(row, ['ACTIVE', 'SUSPENDED'], enabled ? 'put into maintenance' : 'end maintenance of');
+      return transition(row, ['ACTIVE', 'SUSPENDED'], 'maintenance = $3, maintenance_message = $4', [enabled, enabled ? text : null]);
+    },
+
+    /** Soft delete: status DELETED, data kept, domains released (remembered, to reclaim on restore). */
+    async softDelete(actor: LifecycleActor, id: string): Promise<TenantDeletion> {
+      const row = await load(actor, id);
+      requireStatus(row, ['ACTIVE', 'SUSPENDED', 'FAILED'], 'delete');
+      if ((await liveChildren(id)) > 0) throw conflict(`Tenant ${row.slug} has tenants below it; delete them first`, 'id');
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const released = await client.query<{ domain: string; is_primary: boolean }>('DELETE FROM domains WHERE tenant_id = $1 RETURNING domain, is_primary', [id]);
+        const updated = await client.query(
+          `UPDATE tenants SET status = 'DELETED', deleted_at = now(), updated_at = now(),
+                  metadata = metadata || jsonb_build_object('statusBeforeDelete', status, 'releasedDomains', $3::jsonb)
+            WHERE id = $1 AND status = ANY($2::text[])`,
+          [id, ['ACTIVE', 'SUSPENDED', 'FAILED'], JSON.stringify(released.rows.map((r) => ({ domain: r.domain, isPrimary: r.is_primary })))],
+        );
+        if (updated.rowCount !== 1) throw conflict(`Tenant ${row.slug} changed meanwhile; try again`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: false });
+      tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant soft-deleted');
+      return { id, slug: row.slug, hard: false, restorableUntil: new Date(Date.now() + deps.graceDays * 86_400_000) };
+    },
+
+    /** Undoes a soft delete within the grace period; released domains come back unless taken meanwhile. */
+    async restore(actor: LifecycleActor, id: string): Promise<LifecycleTenant> {
+      const row = await load(actor, id);
+      requireStatus(row, ['DELETED'], 'restore');
+      if (row.deletedAt && row.deletedAt.getTime() + deps.graceDays * 86_400_000 < Date.now()) {
+        throw conflict(`Tenant ${row.slug} was deleted more than ${deps.graceDays} days ago; it can no longer be restored`, 'deletedAt');
+      }
+      if (row.parentId) {
+        const parent = await pool.query<{ status: string }>('SELECT status FROM tenants WHERE id = $1', [row.parentId]);
+        if (parent.rows[0]?.status === 'DELETED') throw conflict('Restore its parent first', 'parentId');
+      }
+      const previous = typeof row.metadata.statusBeforeDelete === 'string' ? row.metadata.statusBeforeDelete : 'ACTIVE';
+      const restoredStatus: TenantStatus = previous === 'FAILED' ? 'FAILED' : previous === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
+      const domains = Array.isArray(row.metadata.releasedDomains) ? (row.metadata.releasedDomains as { domain: string; isPrimary: boolean }[]) : [];
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const domain of domains) {
+          await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3) ON CONFLICT (domain) DO NOTHING', [id, domain.domain, domain.isPrimary]);
+        }
+        await client.query(
+          `UPDATE tenants SET status = $2, deleted_at = NULL, updated_at = now(), metadata = metadata - 'statusBeforeDelete' - 'releasedDomains'
+            WHERE id = $1 AND status = 'DELETED'`,
+          [id, restoredStatus],
+        );
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+      await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: 'DELETED', to: restoredStatus });
+      return reload(id);
+    },
+
+    /**
+     * Hard delete: marks DELETING (so a crash midway is visible and the command can be rerun),
+     * then drops storage, role and files, then the row (domains, memberships go with it).
+     * Each step is idempotent.
+     */
+    async hardDelete(actor: LifecycleActor, id: string, confirm: string | null): Promise<TenantDeletion> {
+      const row = await load(actor, id);
+      if (confirm !== row.slug) throw badInput(`To delete ${row.slug} and all its data for good, pass confirm: "${row.slug}"`, 'confirm');
+      if (row.status === 'PROVISIONING') throw conflict(`Tenant ${row.slug} is being provisioned`);
+      const children = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1', [id]);
+      if (children.rows[0]!.n > 0) throw conflict(`Tenant ${row.slug} has tenants below it (deleted or not); hard-delete them first`, 'id');
+      await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
+      await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
+      const record = { ...row, dbServerId: row.dbServerId, dbUsername: row.dbUsername };
+      await tenancy.servers.ensure(record.dbServerId);
+      await tenancy.strategyFor(record).dropStorage(record);
+      if (row.dbUsername) await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, row.dbUsername);
+      await deps.files.removeTenant(id);
+      await deps.cache.flushTenant(id);
+      // Its queued jobs never run: the worker skips jobs of tenants without a live row (deleted-tenants.ts).
+      await pool.query('DELETE FROM tenants WHERE id = $1', [id]);
+      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: true });
+      tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant hard-deleted');
+      return { id, slug: row.slug, hard: true, restorableUntil: null };
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * createTenant over HTTP and `tenants:create` as a child process: who may create where, bad input
+ * named by code and field, and a created tenant that serves requests at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
+import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+
+let app: TestApp;
+let hierarchy: Hierarchy;
+let foreign: Hierarchy;
+const CREATE = 'mutation($input: CreateTenantInput!) { createTenant(input: $input) { id slug level isolation status parent { id } } }';
+type Created = { createTenant: { id: string; slug: string; level: string; isolation: string | null; status: string; parent: { id: string } | null } };
+const ext = (result: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) => result.body.errors?.[0]?.extensions;
+const bearer = async (tenantId: string | null, roles: string[]) => ({ authorization: `Bearer ${await app.token({ subject: `c-${roles.join()}`, tenantId, roles })}` });
+
+beforeAll(async () => {
+  app = await startTestApp();
+  hierarchy = await makeHierarchy(app.tenancy, 1);
+  foreign = await makeHierarchy(app.tenancy, 1);
+});
+afterAll(() => app?.stop());
+
+const clinicInput = (overrides: Record<string, unknown> = {}) => {
+  const slug = uniqueKey('ct').replace(/_/g, '-');
+  return { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: `Clinic ${slug}`, isolation: 'SCHEMA', domains: [`${slug}.test`], ...overrides };
+};
+
+describe('createTenant', () => {
+  it("creates a tenant for an ancestor's admin, ACTIVE and serving requests at once", async () => {
+    const input = clinicInput();
+    const created = await app.gql<Created>(CREATE, { input }, await bearer(hierarchy.app.id, ['admin']));
+    expect(created.body.errors).toBeUndefined();
+    expect(created.body.data!.createTenant).toMatchObject({ slug: input.slug, level: 'TENANT', isolation: 'SCHEMA', status: 'ACTIVE', parent: { id: hierarchy.groups[0]!.id } });
+    const token = await bearer(created.body.data!.createTenant.id, ['admin']);
+    const patient = await app.gql('mutation { createPatient(input: { mrn: "first", firstName: "F", lastName: "L" }) { id } }', {}, { ...token, host: `${input.slug}.test` });
+    expect(patient.body.errors).toBeUndefined();
+  });
+
+  it('lets a system admin create at any level', async () => {
+    const key = uniqueKey('napp');
+    const created = await app.gql<Created>(CREATE, { input: { level: 'APP', slug: key.replace(/_/g, '-'), name: 'New app' } }, await bearer(null, ['system_admin']));
+    expect(created.body.data?.createTenant).toMatchObject({ level: 'APP', isolation: null, status: 'ACTIVE', parent: null });
+  });
+
+  it('refuses callers outside the subtree and bad input, naming the field, creating nothing', async () => {
+    const before = (await app.central.pool.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n;
+    const system = await bearer(null, ['system_admin']);
+    expect(ext(await app.gql(CREATE, { input: clinicInput() }))?.code).toBe('UNAUTHENTICATED');
+    expect(ext(await app.gql(CREATE, { input: clinicInput() }, await bearer(hierarchy.groups[0]!.id, ['member'])))?.code).toBe('FORBIDDEN');
+    expect(ext(await app.gql(CREATE, { input: clinicInput() }, await bearer(foreign.groups[0]!.id, ['admin'])))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'parentId' });
+    expect(ext(await app.gql(CREATE, { input: { level: 'APP', slug: 'sneaky-app', name: 'x' } }, await bearer(hierarchy.app.id, ['admin'])))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'parentId' });
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ level: 'CENTRAL' }, 'BAD_USER_INPUT', 'level'],
+      [{ slug: 'Not A Slug' }, 'BAD_USER_INPUT', 'slug'],
+      [{ key: 'Robert"); DROP' }, 'BAD_USER_INPUT', 'key'],
+      [{ slug: '9-starts-with-digit' }, 'BAD_USER_INPUT', 'key'],
+      [{ name: ' ' }, 'BAD_USER_INPUT', 'name'],
+      [{ parentId: hierarchy.app.id }, 'BAD_USER_INPUT', 'parentId'],
+      [{ domains: ['not a host'] }, 'BAD_USER_INPUT', 'domains'],
+      [{ dbServer: 'no-such-server' }, 'BAD_USER_INPUT', 'dbServer'],
+      [{ slug: hierarchy.groups[0]!.slug }, 'CONFLICT', 'slug'],
+    ];
+    for (const [overrides, code, field] of cases) {
+      expect(ext(await app.gql(CREATE, { input: clinicInput(overrides) }, system))).toMatchObject({ code, field });
+    }
+    expect((await app.central.pool.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n).toBe(before);
+  });
+});
+
+describe('tenants:create', () => {
+  it('creates a tenant and reports it; bad usage exits 2, a conflict 1', async () => {
+    const slug = uniqueKey('cli').replace(/_/g, '-');
+    const made = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', slug, '--name', 'CLI clinic', '--isolation', 'DATABASE', '--domain', `${slug}.test`, '--json']);
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ ok: true, tenant: { slug, level: 'TENANT', isolation: 'DATABASE', status: 'ACTIVE' } });
+    const again = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', slug, '--name', 'Again', '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: false, code: 'CONFLICT', field: 'slug' });
+    expect((await runCli(['tenants:create', '--level', 'TENANT', '--slug', 'x-y', '--name', 'n', '--isolation', 'FILES'])).code).toBe(2);
+    expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', 'no-such-parent-q', '--slug', 'x-y', '--name', 'n'])).code).toBe(2);
+    expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', 'Bad Slug', '--name', 'n'])).code).toBe(2);
+  });
+});
