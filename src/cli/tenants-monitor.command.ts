@@ -63,7 +63,7 @@ function parseSeconds(value: string): number {
 function parseUrl(value: string): string {
   try {
     const url = new URL(value);
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString();
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value.replace(/\/+$/, '');
   } catch {
     // fall through to the usage error
   }
