@@ -138,6 +138,25 @@ describe('tenants:monitor', () => {
     expect(summary).toMatchObject({ type: 'summary', metricsAvailable: false });
   }, 30_000);
 
+  it('without --duration runs until interrupted, then prints the summary and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tenants:monitor', '--interval', '1', '--format', 'json', '--url', app.url, '--metrics-token', METRICS_TOKEN], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      // Once: a second Ctrl-C ends the process at once, as it should.
+      if (!interrupted && stdout.includes('"type":"sample"')) interrupted = child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const lines = jsonLines(stdout);
+    expect(lines.at(-1)).toMatchObject({ type: 'summary', metricsAvailable: true });
+    expect((lines.at(-1) as MonitorSummary).samples).toBe(lines.length - 1);
+  }, 30_000);
+
   it('exits 1 with a clear message when the server named by --url cannot be reached or refuses the token', async () => {
     const down = await cli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', 'http://127.0.0.1:1']);
     expect(down.code).toBe(1);

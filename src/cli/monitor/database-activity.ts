@@ -42,7 +42,11 @@ type ActivityRow = { datname: string; application: string; state: string | null;
 
 export async function readDatabaseActivity(central: Pick<pg.Pool, 'query'>, sharedDatabase: string): Promise<DatabaseView> {
   const [{ rows: storage }, { rows: [server] }] = await Promise.all([
-    central.query<TenantStorage>('SELECT slug, level, isolation, database_name FROM tenants WHERE deleted_at IS NULL'),
+    central.query<TenantStorage>('SELECT slug, level, isolation, database_name FROM tenants WHERE deleted_at IS NULL').catch((error: unknown) => {
+      // undefined_table: pointed at a database tenantgraph never migrated.
+      if ((error as { code?: unknown }).code === '42P01') throw new Error('the central database has no tenants table: is DATABASE_URL right, and has `tenantgraph migrate` run?');
+      throw error;
+    }),
     central.query<{ database: string; total: number; max_connections: number }>(
       "SELECT current_database() AS database, (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS total, current_setting('max_connections')::int AS max_connections",
     ),
