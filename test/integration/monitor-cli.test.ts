@@ -126,6 +126,7 @@ describe('tenants:monitor', () => {
     expect(run.stdout).toContain('req/s');
     expect(run.stdout).toContain('(central)');
     expect(run.stdout).toContain('summary');
+    expect(run.stdout, 'no colour codes when piped').not.toContain('\u001b[');
   }, 30_000);
 
   it('without a server it shows the database view and says metrics are unavailable', async () => {

@@ -2,11 +2,14 @@
 import Table from 'cli-table3';
 import { type MonitorSample, type MonitorSummary } from './monitor-loop.js';
 
+/** Colours only for a person at a terminal: piped output (files, `less`, CI logs) stays plain text. */
+const makeTable = (head: string[]) => new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
+
 export function renderSample(sample: MonitorSample): string {
   const lines = [`— sample ${sample.sample} at ${sample.at} (last ${sample.intervalSeconds} s) —`];
   const { metrics, database } = sample;
   if (metrics.available) {
-    const requests = new Table({ head: ['req/s', 'requests', 'ok', '4xx-like', '5xx-like', 'avg ms', 'p95 ms', 'pools', 'clients', 'conns', 'waiting', 'busy', 'rss MB'] });
+    const requests = makeTable(['req/s', 'requests', 'ok', 'client err', 'server err', 'avg ms', 'p95 ms', 'pools', 'clients', 'conns', 'waiting', 'busy', 'rss MB']);
     const r = metrics.requests;
     const p = metrics.pools;
     requests.push([r.perSecond, r.total, r.success, r.clientErrors, r.serverErrors, r.avgMs ?? '—', r.p95Ms ?? '—', p.openPools, p.openClients, p.connections, p.budgetWaiting, p.databaseBusy, metrics.memoryMb]);
@@ -19,7 +22,7 @@ export function renderSample(sample: MonitorSample): string {
   }
   const c = database.connections;
   lines.push(`PostgreSQL: ${c.total} connections of this installation (${c.active} active, ${c.idle} idle, ${c.idleInTransaction} idle in transaction); ${c.serverTotal}/${c.maxConnections} on the server`);
-  const table = new Table({ head: ['database', 'tenant', 'total', 'active', 'idle', 'idle in tx', 'longest ms', 'applications'] });
+  const table = makeTable(['database', 'tenant', 'total', 'active', 'idle', 'idle in tx', 'longest ms', 'applications']);
   for (const entry of database.databases) {
     const who = entry.role === 'central' ? '(central)' : entry.role === 'shared' ? `(shared: ${entry.schemaTenants} schema tenants)` : `${entry.tenant} (${entry.level})`;
     const applications = Object.entries(entry.applications).map(([name, count]) => `${name} ${count}`).join(', ');
@@ -31,7 +34,7 @@ export function renderSample(sample: MonitorSample): string {
 }
 
 export function renderSummary(summary: MonitorSummary): string {
-  const table = new Table({ head: ['samples', 'seconds', 'requests', 'req/s', '4xx-like', '5xx-like', 'peak conns', 'peak active', 'slowest statement'] });
+  const table = makeTable(['samples', 'seconds', 'requests', 'req/s', 'client err', 'server err', 'peak conns', 'peak active', 'slowest statement']);
   const r = summary.requests;
   const slowest = summary.slowest ? `${summary.slowest.tenant ?? summary.slowest.database} ${summary.slowest.runningMs} ms` : '—';
   table.push([summary.samples, summary.durationSeconds, summary.metricsAvailable ? r.total : '—', summary.metricsAvailable ? r.perSecond : '—', r.clientErrors, r.serverErrors, summary.peakConnections, summary.peakActive, slowest]);
