@@ -35,7 +35,7 @@ describe('start-up failures exit 1 with one clear line', () => {
   });
 
   it('production without DATABASE_URL (no silent embedded PostgreSQL in a container)', async () => {
-    const { code, output } = await runMain({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), PORT: '0' });
+    const { code, output } = await runMain({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, PORT: '0' });
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([
       'Invalid configuration: DATABASE_URL: required when NODE_ENV=production (the embedded PostgreSQL keeps its data in a local folder a container loses). Fix DATABASE_URL in the environment or .env, or set EMBEDDED_POSTGRES=true to run it anyway.',

@@ -61,7 +61,7 @@ describe('the key ring', () => {
 });
 
 describe('TENANCY_ENCRYPTION_KEYS', () => {
-  const base = { JWT_SECRET: 'x'.repeat(40) };
+  const base = { JWT_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://u@db/central' };
 
   it('is required in production', () => {
     expect(() => parseConfig({ ...base, NODE_ENV: 'production' })).toThrow(/TENANCY_ENCRYPTION_KEYS: required when NODE_ENV=production/);
