@@ -17,6 +17,7 @@ import { makeLocalTenantFileStore, type TenantFileStore } from './infra/storage/
 import { createMetrics, type AppMetrics } from './observability/metrics.js';
 import { watchThresholds } from './observability/thresholds.js';
 import { makeReadinessCheck } from './readiness.js';
+import { makeSeederRunner } from './seeders/run-seeders.js';
 import {
   cacheBootstrapper,
   databaseBootstrapper,
@@ -157,7 +158,8 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       clusterYearsMin: config.tenancy.clusterYearsMin,
       fleetMigrations,
       clusterSchemas,
-      administration: makeTenancyAdministration(tenancy, files, cache),
+      // `scopes` is made below; provisioning runs a plan's seeders only once the runtime is open.
+      administration: makeTenancyAdministration(tenancy, files, cache, (tenantId, seeders) => makeSeederRunner(scopes)(tenantId, seeders)),
       jobs,
     };
     const scopes: TenantScopes = makeTenantScopes({

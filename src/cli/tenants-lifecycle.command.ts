@@ -49,8 +49,9 @@ export function registerTenantsLifecycleCommands(program: Command): void {
     .option('--isolation <isolation>', `TENANT only: ${ISOLATIONS.join(' or ')}`, oneOf(ISOLATIONS))
     .option('--domain <host>', 'a host name (repeat for several; the first is primary)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--server <name>', 'TENANT only: the database server; default the one with the fewest tenants')
+    .option('--plan <key>', "TENANT only: the plan; its default seeders run in the new tenant")
     .option('--json', 'print one JSON object instead of text')
-    .action(async (options: { level: string; parent?: string; slug: string; name: string; key?: string; isolation?: Isolation; domain?: string[]; server?: string; json?: boolean }) => {
+    .action(async (options: { level: string; parent?: string; slug: string; name: string; key?: string; isolation?: Isolation; domain?: string[]; server?: string; plan?: string; json?: boolean }) => {
       await withRuntime(options, (runtime) =>
         reporting(options.json, async () => {
           let parentId: string | null = null;
@@ -69,6 +70,7 @@ export function registerTenantsLifecycleCommands(program: Command): void {
             isolation: options.isolation ?? null,
             domains: options.domain ?? null,
             dbServer: options.server ?? null,
+            planKey: options.plan ?? null,
           });
           const durationMs = Math.round(performance.now() - started);
           const tenant = { id: made.id, slug: made.slug, level: made.level, isolation: made.isolation, status: 'ACTIVE', databaseName: made.databaseName, schemaName: made.schemaName, dbServerId: made.dbServerId ?? null };

@@ -4,7 +4,7 @@
  */
 import { type TenantCacheStore } from '../infra/cache/index.js';
 import { type TenantFileStore } from '../infra/storage/tenant-files.js';
-import { createTenant, type CreateTenantInput } from './lifecycle/create-tenant.js';
+import { createTenant, type CreateTenantInput, type SeederRunner } from './lifecycle/create-tenant.js';
 import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
 import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
@@ -24,9 +24,10 @@ export function makeTenancyAdministration(
   tenancy: Tenancy,
   files: Pick<TenantFileStore, 'removeTenant'>,
   cache: Pick<TenantCacheStore, 'flushTenant'>,
+  runSeeders?: SeederRunner,
 ): TenancyAdministration {
   return {
-    createTenant: (actor, input) => createTenant(tenancy, actor, input),
+    createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
     lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),

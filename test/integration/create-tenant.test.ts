@@ -28,6 +28,24 @@ const clinicInput = (overrides: Record<string, unknown> = {}) => {
 };
 
 describe('createTenant', () => {
+  it("runs the plan's default seeders in the new tenant, and refuses an unknown plan", async () => {
+    const planKey = uniqueKey('plan');
+    await app.central.pool.query("INSERT INTO plans (key, name, seeders) VALUES ($1, 'Seeded plan', '[\"demo-patients\"]'::jsonb)", [planKey]);
+    const input = clinicInput({ planKey });
+    const created = await app.gql<Created>(CREATE, { input }, await bearer(null, ['system_admin']));
+    expect(created.body.errors).toBeUndefined();
+    const tenantId = created.body.data!.createTenant.id;
+    const patients = await app.runtime.scopes.runInTenant(tenantId, { kind: 'system', actor: 'test' }, (context) => context.db.tenant().patient.count());
+    expect(patients).toBeGreaterThan(0);
+    const planOf = await app.central.pool.query<{ key: string }>('SELECT p.key FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1', [tenantId]);
+    expect(planOf.rows[0]?.key).toBe(planKey);
+
+    const unknown = clinicInput({ planKey: 'no-such-plan' });
+    const refused = await app.gql(CREATE, { input: unknown }, await bearer(null, ['system_admin']));
+    expect(ext(refused)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'planKey' });
+    expect((await app.central.pool.query('SELECT 1 FROM tenants WHERE slug = $1', [unknown.slug])).rowCount).toBe(0);
+  });
+
   it("creates a tenant for an ancestor's admin, ACTIVE and serving requests at once", async () => {
     const input = clinicInput();
     const created = await app.gql<Created>(CREATE, { input }, await bearer(hierarchy.app.id, ['admin']));

@@ -32,6 +32,9 @@ export class CreateTenantInput {
 
   @Field(() => String, { nullable: true, description: 'TENANT only: a database server name or id; default the active one with the fewest tenants.' })
   dbServer?: string | null;
+
+  @Field(() => String, { nullable: true, description: "TENANT only: the plan's key; its default seeders run in the new tenant." })
+  planKey?: string | null;
 }
 
 @ObjectType({ description: 'What deleteTenant did.' })

@@ -21,9 +21,14 @@ export type CreateTenantInput = {
   isolation?: Isolation | null;
   domains?: string[] | null;
   dbServer?: string | null;
+  /** TENANT only: the plan (`plans.key`); its default seeders run in the new tenant. */
+  planKey?: string | null;
 };
 
-export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant> {
+/** Runs seeders by name in a tenant's context (src/seeders/run-seeders.ts). */
+export type SeederRunner = (tenantId: string, seeders: readonly string[]) => Promise<void>;
+
+export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, input: CreateTenantInput, runSeeders?: SeederRunner): Promise<ProvisionedTenant> {
   if (!(TENANT_LEVELS as readonly string[]).includes(input.level)) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, `level must be one of ${TENANT_LEVELS.join(', ')}`, { details: { field: 'level' } });
   }
@@ -45,6 +50,8 @@ export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, inpu
     isolation: input.isolation ?? undefined,
     domains: input.domains ?? undefined,
     dbServer: input.dbServer ?? undefined,
+    planKey: input.planKey ?? undefined,
+    runSeeders,
   });
 }
 

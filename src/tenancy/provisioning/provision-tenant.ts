@@ -28,6 +28,13 @@ export type ProvisionInput = {
   dbServer?: string | null;
   /** TENANT only: years whose cluster schemas are made now; default the current year. */
   clusterYears?: number[];
+  /** TENANT only: the plan (`plans.key`); its seeders run once the storage is ready. Default none. */
+  planKey?: string | null;
+  /**
+   * Runs seeders by name in the new tenant's context (the runtime's `runInTenant`). Needed when
+   * the plan lists seeders; provisioning fails, and undoes itself, when a seeder fails.
+   */
+  runSeeders?: (tenantId: string, seeders: readonly string[]) => Promise<void>;
   /** Stop after this step, for tests of the rollback path. */
   failAfter?: 'storage' | 'migrations';
 };
@@ -48,6 +55,8 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
     throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation, dbServer and clusterYears apply to TENANT level only');
   }
   await assertParent(tenancy, input.level, input.parentId ?? null);
+  const plan = input.planKey ? await findPlan(tenancy, input.level, input.planKey) : undefined;
+  if (plan && plan.seeders.length > 0 && !input.runSeeders) throw new Error(`plan ${plan.key} lists seeders, and this caller cannot run them`);
 
   const isolation: Isolation = input.isolation ?? 'DATABASE';
   const strategy = tenancy.strategyFor({ level: input.level, isolation });
@@ -75,6 +84,10 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
          ON CONFLICT (tenant_id, module, year) DO UPDATE SET status = 'READY', error = NULL, updated_at = now()`,
         [record.id, CLUSTER_MODULES, years],
       );
+    }
+    if (plan) {
+      await tenancy.central.query('UPDATE tenants SET plan_id = $2, updated_at = now() WHERE id = $1', [record.id, plan.id]);
+      if (plan.seeders.length > 0) await input.runSeeders!(record.id, plan.seeders);
     }
     if (input.failAfter === 'migrations') throw new Error('provisioning stopped after migrations (failAfter)');
     await tenancy.central.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1", [record.id]);
@@ -180,4 +193,14 @@ async function insertRow(
   } finally {
     client.release();
   }
+}
+
+/** An active plan by key, with its seeders; BAD_USER_INPUT naming planKey otherwise. */
+async function findPlan(tenancy: Tenancy, level: TenantLevelName, key: string): Promise<{ id: string; key: string; seeders: string[] }> {
+  if (level !== 'TENANT') throw new AppError(ErrorCode.BAD_USER_INPUT, 'planKey applies to TENANT level only', { details: { field: 'planKey' } });
+  const { rows } = await tenancy.central.query<{ id: string; key: string; seeders: unknown }>('SELECT id, key, seeders FROM plans WHERE key = $1 AND is_active', [key]);
+  const row = rows[0];
+  if (!row) throw new AppError(ErrorCode.BAD_USER_INPUT, `No active plan has the key ${JSON.stringify(key)}`, { details: { field: 'planKey' } });
+  const seeders = Array.isArray(row.seeders) ? row.seeders.filter((name): name is string => typeof name === 'string') : [];
+  return { id: row.id, key: row.key, seeders };
 }
