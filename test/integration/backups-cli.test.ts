@@ -3,30 +3,17 @@
  * DATABASE and a SCHEMA tenant: the rows come back as they were at backup time, the server serves
  * the restored data, a corrupt file or another tenant's file changes nothing.
  */
-import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
 
 let app: TestApp;
 let clinics: Record<'db' | 'schema', ProvisionedTenant>;
 const system = { kind: 'system', actor: 'test:backups' } as const;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const mrnsOf = (clinic: ProvisionedTenant) =>
   app.runtime.scopes.runInTenant(clinic.id, system, async (context) => (await context.db.tenant().patient.findMany({ orderBy: { mrn: 'asc' } })).map((p) => p.mrn));
@@ -55,7 +42,7 @@ afterAll(() => app?.stop());
 
 describe('tenants:backup and tenants:restore', () => {
   it('round-trips the rows of a DATABASE and a SCHEMA tenant, and the server serves the restored data', async () => {
-    const backup = await cli(['tenants:backup', '--tenants', `${clinics.db.slug},${clinics.schema.slug}`, '--json']);
+    const backup = await runCli(['tenants:backup', '--tenants', `${clinics.db.slug},${clinics.schema.slug}`, '--json']);
     expect(backup.stderr + backup.stdout).toBe(backup.stdout);
     expect(backup.code).toBe(0);
     const summary = JSON.parse(backup.stdout) as { done: number; items: { slug: string; result: { file: string; bytes: number } }[] };
@@ -72,7 +59,7 @@ describe('tenants:backup and tenants:restore', () => {
       });
       expect(await mrnsOf(clinic)).not.toEqual(before);
 
-      const restored = await cli(['tenants:restore', '--tenant', clinic.slug, '--file', files.get(clinic.slug)!, '--json']);
+      const restored = await runCli(['tenants:restore', '--tenant', clinic.slug, '--file', files.get(clinic.slug)!, '--json']);
       expect(restored.stderr).toBe('');
       expect(restored.code).toBe(0);
       expect(JSON.parse(restored.stdout)).toMatchObject({ ok: true, tenant: clinic.slug });
@@ -82,7 +69,7 @@ describe('tenants:backup and tenants:restore', () => {
   });
 
   it('refuses a corrupt file and another tenant\'s file, leaving the tenant on its data', async () => {
-    const backup = await cli(['tenants:backup', '--tenants', clinics.db.slug, '--json']);
+    const backup = await runCli(['tenants:backup', '--tenants', clinics.db.slug, '--json']);
     expect(backup.code, backup.stdout + backup.stderr).toBe(0);
     const file = (JSON.parse(backup.stdout) as { items: { result: { file: string } }[] }).items[0]!.result.file;
     const before = await mrnsOf(clinics.db);
@@ -91,14 +78,14 @@ describe('tenants:backup and tenants:restore', () => {
       (await app.tenancy.central.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_database WHERE starts_with(datname, $1)', [`${app.tenancy.naming.tenantStorage(clinics.db.key)}`])).rows[0]!.n;
     const databasesBefore = await databases();
 
-    const other = await cli(['tenants:restore', '--tenant', clinics.schema.slug, '--file', file]);
+    const other = await runCli(['tenants:restore', '--tenant', clinics.schema.slug, '--file', file]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain(`is a backup of tenant ${clinics.db.slug}`);
 
     const handle = await open(file, 'r+');
     await handle.write(Buffer.from('garbage!'), 0, 8, 200);
     await handle.close();
-    const corrupt = await cli(['tenants:restore', '--tenant', clinics.db.slug, '--file', file]);
+    const corrupt = await runCli(['tenants:restore', '--tenant', clinics.db.slug, '--file', file]);
     expect(corrupt.code).toBe(1);
     expect(corrupt.stderr).toContain('is corrupt');
     expect(await mrnsOf(clinics.db)).toEqual(before);

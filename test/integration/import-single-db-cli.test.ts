@@ -3,11 +3,11 @@
  * clinics: a tenant per clinic, rows copied into the right schemas (visits and invoices by year),
  * counts verified, the source unchanged; refusals change nothing.
  */
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 let app: TestApp;
@@ -16,19 +16,6 @@ let sourceUrl: string;
 const sourceDb = `tg_src_${inject('runId')}`;
 const system = { kind: 'system', actor: 'test:import' } as const;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function withSource<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: sourceUrl });
@@ -77,7 +64,7 @@ const snapshot = () =>
 
 describe('tenantgraph import:single-db', { timeout: 240_000 }, () => {
   it('refuses a missing tenant column before making anything', async () => {
-    const result = await cli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'practice_id', '--group', hierarchy.groups[0]!.slug, '--json']);
+    const result = await runCli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'practice_id', '--group', hierarchy.groups[0]!.slug, '--json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, kind: 'refused', error: expect.stringContaining('practice_id') });
     const { rows } = await app.tenancy.central.query("SELECT 1 FROM tenants WHERE parent_id = $1", [hierarchy.groups[0]!.id]);
@@ -86,13 +73,13 @@ describe('tenantgraph import:single-db', { timeout: 240_000 }, () => {
 
   it('dry run, then imports three clinics with every row in place, and leaves the source unchanged', async () => {
     const before = await snapshot();
-    const dry = await cli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--dry-run', '--json']);
+    const dry = await runCli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--dry-run', '--json']);
     expect(dry.code).toBe(0);
     const plan = JSON.parse(dry.stdout) as { tenants: { value: string; counts: Record<string, number>; years: number[] }[] };
     expect(plan.tenants.map((t) => t.value)).toEqual(['east', 'north', 'south']);
     expect(plan.tenants[0]).toMatchObject({ counts: { patients: 4, practitioners: 1, visits: 8, invoices: 0 }, years: [2024, 2025] });
 
-    const result = await cli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--isolation', 'SCHEMA', '--json']);
+    const result = await runCli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--isolation', 'SCHEMA', '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { done: number; items: { slug: string; result: { tenantId: string; copied: Record<string, number> } }[] };
@@ -109,7 +96,7 @@ describe('tenantgraph import:single-db', { timeout: 240_000 }, () => {
     expect(seen).toEqual({ mrns: ['north-1', 'north-2', 'north-3', 'north-4'], visits2024: 4, invoices2025: 4, practitioners: ['Dr east', 'Dr north', 'Dr south'] });
     expect(await snapshot()).toBe(before);
 
-    const again = await cli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--json']);
+    const again = await runCli(['import:single-db', '--source', sourceUrl, '--tenant-column', 'clinic_id', '--group', hierarchy.groups[0]!.slug, '--json']);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ kind: 'refused', error: expect.stringContaining('already exist') });
   });

@@ -1,15 +1,16 @@
+import { spawn } from 'node:child_process';
 /**
  * `tenants:monitor` as the operator runs it (a separate process) against a running server: the
  * server's request rates and errors from /metrics, and the installation's PostgreSQL connections
  * mapped back to tenants, one JSON line per sample, then a summary.
  */
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MonitorSample, type MonitorSummary } from '../../src/cli/monitor/monitor-loop.js';
 import { type ServerUnavailable, type ServerView } from '../../src/cli/monitor/server-metrics.js';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
 
 const METRICS_TOKEN = 'monitor-test-metrics-token-0123456789';
@@ -18,19 +19,6 @@ let app: TestApp;
 let clinic: ProvisionedTenant;
 let token: string;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 type Line = (MonitorSample | MonitorSummary) & { type: string };
 const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
@@ -64,7 +52,7 @@ describe('tenants:monitor', () => {
     const pid = (await sleeper.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const sleeping = sleeper.query('SELECT pg_sleep(60)').catch(() => undefined); // cancelled below
     try {
-      const run = await cli(['tenants:monitor', '--interval', '1', '--duration', '2', '--format', 'json', '--url', app.url, '--metrics-token', METRICS_TOKEN]);
+      const run = await runCli(['tenants:monitor', '--interval', '1', '--duration', '2', '--format', 'json', '--url', app.url, '--metrics-token', METRICS_TOKEN]);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       const lines = jsonLines(run.stdout);
@@ -120,7 +108,7 @@ describe('tenants:monitor', () => {
   }, 60_000);
 
   it('prints tables by default', async () => {
-    const run = await cli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', app.url, '--metrics-token', METRICS_TOKEN]);
+    const run = await runCli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', app.url, '--metrics-token', METRICS_TOKEN]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('sample 1');
     expect(run.stdout).toContain('req/s');
@@ -130,7 +118,7 @@ describe('tenants:monitor', () => {
   }, 30_000);
 
   it('without a server it shows the database view and says metrics are unavailable', async () => {
-    const run = await cli(['tenants:monitor', '--interval', '1', '--duration', '1', '--format', 'json'], { PORT: '1' });
+    const run = await runCli(['tenants:monitor', '--interval', '1', '--duration', '1', '--format', 'json'], { PORT: '1' });
     expect(run.code).toBe(0);
     const [sample, summary] = jsonLines(run.stdout) as [MonitorSample, MonitorSummary];
     expect(sample.metrics).toMatchObject({ available: false, url: 'http://localhost:1' });
@@ -159,18 +147,18 @@ describe('tenants:monitor', () => {
   }, 30_000);
 
   it('exits 1 with a clear message when the server named by --url cannot be reached or refuses the token', async () => {
-    const down = await cli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', 'http://127.0.0.1:1']);
+    const down = await runCli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', 'http://127.0.0.1:1']);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot reach the tenantgraph server at http://127.0.0.1:1/metrics');
     expect(down.stdout).toBe('');
-    const noToken = await cli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', app.url]);
+    const noToken = await runCli(['tenants:monitor', '--interval', '1', '--duration', '1', '--url', app.url]);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/wants a bearer token: pass --metrics-token or set METRICS_TOKEN/);
   }, 30_000);
 
   it('exits 2 on bad usage', async () => {
     for (const args of [['--interval', '0'], ['--format', 'xml'], ['--url', 'ftp://x'], ['--interval', '5', '--duration', '2']]) {
-      const run = await cli(['tenants:monitor', ...args]);
+      const run = await runCli(['tenants:monitor', ...args]);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/error|expected|must/);
     }

@@ -2,32 +2,19 @@
  * `tenantgraph tenants:run` over 20 tenants, as a separate process: each tenant's run sees only
  * its own data, the summary counts what happened, and exit codes mean done / failed / bad usage.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy, mapLimit } from '../helpers/tenants.js';
 
 let app: TestApp;
 let clinics: ProvisionedTenant[];
 const system = { kind: 'system', actor: 'test:tenants-run' } as const;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -46,7 +33,7 @@ afterAll(() => app?.stop());
 describe('tenantgraph tenants:run', () => {
   it('runs the module once in each of 20 tenants, each seeing only its own data (--json, exit 0)', async () => {
     const slugs = clinics.map((clinic) => clinic.slug);
-    const result = await cli(['tenants:run', '--tenants', slugs.join(','), '--parallel', '4', '--json', '--', 'test/fixtures/tenant-report.ts']);
+    const result = await runCli(['tenants:run', '--tenants', slugs.join(','), '--parallel', '4', '--json', '--', 'test/fixtures/tenant-report.ts']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { ok: boolean; total: number; done: number; failed: number; items: { slug: string; status: string; result: { slug: string; mrns: string[] } }[] };
@@ -61,18 +48,18 @@ describe('tenantgraph tenants:run', () => {
 
   it('goes on past a failing tenant, reports it, and exits 1', async () => {
     const slugs = clinics.slice(0, 5).map((clinic) => clinic.slug);
-    const result = await cli(['tenants:run', '--tenants', slugs.join(','), '--', 'test/fixtures/tenant-report.ts'], { FAIL_SLUG: slugs[2]! });
+    const result = await runCli(['tenants:run', '--tenants', slugs.join(','), '--', 'test/fixtures/tenant-report.ts'], { FAIL_SLUG: slugs[2]! });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('4 done, 1 failed of 5 tenants');
     expect(result.stdout).toContain(`failing on purpose in ${slugs[2]}`);
   });
 
   it('exits 2 on bad usage: no selection, an unknown slug, a missing module', async () => {
-    expect((await cli(['tenants:run', '--', 'test/fixtures/tenant-report.ts'])).code).toBe(2);
-    const unknown = await cli(['tenants:run', '--tenants', 'no-such-tenant-anywhere', '--', 'test/fixtures/tenant-report.ts']);
+    expect((await runCli(['tenants:run', '--', 'test/fixtures/tenant-report.ts'])).code).toBe(2);
+    const unknown = await runCli(['tenants:run', '--tenants', 'no-such-tenant-anywhere', '--', 'test/fixtures/tenant-report.ts']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no-such-tenant-anywhere');
-    expect((await cli(['tenants:run', '--all', '--', 'test/fixtures/missing-module.ts'])).code).toBe(2);
-    expect((await cli(['tenants:run', '--all', '--parallel', 'zero', '--', 'test/fixtures/tenant-report.ts'])).code).toBe(2);
+    expect((await runCli(['tenants:run', '--all', '--', 'test/fixtures/missing-module.ts'])).code).toBe(2);
+    expect((await runCli(['tenants:run', '--all', '--parallel', 'zero', '--', 'test/fixtures/tenant-report.ts'])).code).toBe(2);
   });
 });

@@ -3,10 +3,10 @@
  * (each tenant gets its own rows only), a rerun is idempotent, time and memory are reported per
  * seeder, and unknown seeders are bad usage that changes nothing.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
 
 let app: TestApp;
@@ -14,19 +14,6 @@ let clinics: ProvisionedTenant[];
 const system = { kind: 'system', actor: 'test:seed' } as const;
 const year = new Date().getUTCFullYear();
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const countsOf = (clinic: ProvisionedTenant) =>
   app.runtime.scopes.runInTenant(clinic.id, system, async (context) => ({
@@ -48,7 +35,7 @@ afterAll(() => app?.stop());
 describe('tenantgraph tenants:seed', { timeout: 120_000 }, () => {
   it('runs the seeders in order in each named tenant, reports time and memory, and a rerun changes nothing', async () => {
     const slugs = clinics.slice(0, 2).map((clinic) => clinic.slug).join(',');
-    const first = await cli(['tenants:seed', '--tenants', slugs, '--seeder', 'demo-patients,demo-visits', '--json']);
+    const first = await runCli(['tenants:seed', '--tenants', slugs, '--seeder', 'demo-patients,demo-visits', '--json']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout) as { done: number; items: { result: { seeder: string; ms: number; heapDeltaBytes: number; rssBytes: number; result: { created: number } }[] }[] };
@@ -65,13 +52,13 @@ describe('tenantgraph tenants:seed', { timeout: 120_000 }, () => {
     for (const clinic of clinics.slice(0, 2)) expect(await countsOf(clinic)).toEqual({ patients: 5, visits: 5 });
     expect(await countsOf(clinics[2]!)).toEqual({ patients: 0, visits: 0 });
 
-    const again = await cli(['tenants:seed', '--tenants', slugs, '--seeder', 'demo-patients,demo-visits', '--json']);
+    const again = await runCli(['tenants:seed', '--tenants', slugs, '--seeder', 'demo-patients,demo-visits', '--json']);
     expect(again.code).toBe(0);
     for (const clinic of clinics.slice(0, 2)) expect(await countsOf(clinic)).toEqual({ patients: 5, visits: 5 });
   });
 
   it('refuses unknown seeders with exit 2 before touching any tenant', async () => {
-    const result = await cli(['tenants:seed', '--tenants', clinics[2]!.slug, '--seeder', 'demo-patients,no-such-seeder']);
+    const result = await runCli(['tenants:seed', '--tenants', clinics[2]!.slug, '--seeder', 'demo-patients,no-such-seeder']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no-such-seeder');
     expect(await countsOf(clinics[2]!)).toEqual({ patients: 0, visits: 0 });
