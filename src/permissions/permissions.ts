@@ -127,6 +127,8 @@ export const ruleTree = {
   InvoiceLine: allow,
   DbServer: allow,
   Plan: allow,
+  PlanLimits: allow,
+  Subscription: allow,
   TenantDeletion: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,
