@@ -154,6 +154,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       auth,
       metrics,
       planModules: (tenantId) => tenancy.planModules(tenantId),
+      planState: (tenantId) => tenancy.planState(tenantId),
       clusterExists: (record, module, year) => tenancy.clusterExists(record, module, year),
       clusterYearsMin: config.tenancy.clusterYearsMin,
       fleetMigrations,

@@ -17,6 +17,10 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** A write into a year whose cluster schema does not exist yet; `generateClusterSchemas` makes it. */
   CLUSTER_NOT_READY = 'CLUSTER_NOT_READY',
+  /** The tenant's subscription ended (or its trial did): reads are served, writes are refused until changePlan. */
+  SUBSCRIPTION_EXPIRED = 'SUBSCRIPTION_EXPIRED',
+  /** A plan limit is reached (`extensions.limit`, e.g. maxPatients, with `max` and `actual`). */
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
   /** Too many requests or attempts (rate limits, failed sign-ins): wait `Retry-After` seconds. */
   RATE_LIMITED = 'RATE_LIMITED',
   /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
@@ -45,6 +49,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.TENANT_CONTEXT_REQUIRED]: 400,
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.CLUSTER_NOT_READY]: 409,
+  // 402 Payment Required: the one status that says "pay to continue"; distinct from FORBIDDEN (403).
+  [ErrorCode.SUBSCRIPTION_EXPIRED]: 402,
+  [ErrorCode.QUOTA_EXCEEDED]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.TWO_FACTOR_REQUIRED]: 401,
   [ErrorCode.DATABASE_BUSY]: 503,

@@ -8,6 +8,7 @@ import { type RequestContext } from '../context/request-context.js';
 import { AppError, ErrorCode } from '../errors/index.js';
 import { chainRecords, chainTarget, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/identification/identification-types.js';
 import { type ClusterModule } from '../tenancy/model.js';
+import { subscriptionExpired } from '../tenancy/plans/plan-state.js';
 
 const user = (context: Pick<RequestContext, 'principal'>): UserPrincipal | undefined => (context.principal.kind === 'user' ? context.principal : undefined);
 
@@ -99,9 +100,21 @@ export const moduleEnabled = memoizeByName((module: ClusterModule) =>
     const modules = await context.services.planModules(context.scope.tenant.id);
     return modules === 'all' || modules.includes(module)
       ? true
-      : new AppError(ErrorCode.FORBIDDEN, `The ${module.toUpperCase()} module is not part of this tenant's plan`);
+      : new AppError(ErrorCode.FORBIDDEN, `The ${module.toUpperCase()} module is not part of this tenant's plan`, { details: { module } });
   }),
 );
+
+/**
+ * An expired subscription (ended, canceled, or past its end or trial end) makes the tenant
+ * read-only: this sits beside isTenantWritable on every tenant-level mutation. Reads stay served.
+ */
+export const hasActiveSubscription = rule({ cache: 'contextual' })(async (_parent, _args, context: RequestContext) => {
+  if (context.scope.level !== 'TENANT') return true;
+  const state = await context.services.planState(context.scope.tenant.id);
+  return subscriptionExpired(state)
+    ? new AppError(ErrorCode.SUBSCRIPTION_EXPIRED, "This tenant's subscription has expired: it is read-only until its plan is renewed")
+    : true;
+});
 
 /** Writes need an active tenant; suspended tenants (reachable by admins) and maintenance are read-only. */
 export const isTenantWritable = rule({ cache: 'contextual' })((_parent, _args, context: RequestContext) => {

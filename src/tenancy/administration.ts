@@ -10,6 +10,7 @@ import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
+import { makePlanService, type PlanService } from './plans/plans.js';
 
 export type TenancyAdministration = {
   listDbServers(): Promise<DbServerInfo[]>;
@@ -18,6 +19,8 @@ export type TenancyAdministration = {
   /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
   lifecycle: TenantLifecycle;
   createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
+  /** Plans, a tenant's plan and subscription, module switches; checks the actor's subtree itself. */
+  plans: PlanService;
 };
 
 export function makeTenancyAdministration(
@@ -29,6 +32,7 @@ export function makeTenancyAdministration(
   return {
     createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
     lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
+    plans: makePlanService(tenancy),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),
     async rotateEncryptionKeys() {

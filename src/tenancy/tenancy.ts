@@ -28,6 +28,7 @@ import { type ConnectionTarget } from './registry/registry-types.js';
 import { makeStorageNaming, type StorageNaming } from './storage-names.js';
 import { type ClusterModule, type Isolation, type TenantLevelName } from './model.js';
 import { LRUCache } from 'lru-cache';
+import { loadPlanState, type PlanState } from './plans/plan-state.js';
 
 export type Tenancy = {
   config: Config;
@@ -50,6 +51,8 @@ export type Tenancy = {
   connectionTarget(record: StorageRecord): ConnectionTarget;
   /** Modules the tenant's plan enables; 'all' for a tenant without a plan. Cached briefly. */
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
+  /** The tenant's plan modules (with overrides), limits and subscription expiry. Cached like planModules. */
+  planState(tenantId: string): Promise<PlanState>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). Only "yes" is cached: schemas are not dropped while in use. */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /**
@@ -91,7 +94,7 @@ export async function createTenancy(options: {
   const cachedDirectory = await createTenantDirectory({ pool: central.pool, config, logger, redis: options.redis, events });
   // Routing is synchronous: a tenant's server is loaded before its chain is handed out.
   const directory = withServersLoaded(cachedDirectory, servers);
-  const planModulesCache = new LRUCache<string, { modules: 'all' | readonly string[] }>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
+  const planModulesCache = new LRUCache<string, PlanState>({ max: config.tenancy.cacheMax, ttl: config.tenancy.cacheTtlMs });
   /** tenant id → cluster schemas known to exist, so one tenant's entries can be dropped together. */
   const knownClusters = new LRUCache<string, Set<string>>({ max: 100_000 });
   // Per tenant, in every process: a plan change arrives as TenantUpdated; a deleted tenant's
@@ -106,6 +109,14 @@ export async function createTenancy(options: {
     if (event.type === 'TenantDeleted') knownClusters.delete(event.tenantId);
   });
   const stopResync = events.onResync(() => planModulesCache.clear());
+  async function planState(tenantId: string): Promise<PlanState> {
+    const cached = planModulesCache.get(tenantId);
+    if (cached) return cached;
+    const started = planChanges;
+    const state = await loadPlanState(central.pool, tenantId);
+    if ((planChangedAt.get(tenantId) ?? 0) <= started) planModulesCache.set(tenantId, state);
+    return state;
+  }
   const strategyFor = (record: { level: TenantLevelName; isolation: Isolation }) =>
     record.level === 'TENANT' ? strategies[record.isolation] : strategies[record.level];
 
@@ -123,19 +134,8 @@ export async function createTenancy(options: {
     directory,
     strategyFor,
     connectionTarget: (record) => strategyFor(record).connectionTarget(record),
-    async planModules(tenantId) {
-      const cached = planModulesCache.get(tenantId);
-      if (cached) return cached.modules;
-      const started = planChanges;
-      const result = await central.pool.query<{ modules: unknown }>(
-        'SELECT p.modules FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id WHERE t.id = $1',
-        [tenantId],
-      );
-      const raw = result.rows[0]?.modules;
-      const modules = Array.isArray(raw) ? raw.filter((m): m is string => typeof m === 'string') : 'all';
-      if ((planChangedAt.get(tenantId) ?? 0) <= started) planModulesCache.set(tenantId, { modules });
-      return modules;
-    },
+    planModules: async (tenantId) => (await planState(tenantId)).modules,
+    planState,
     async clusterExists(record, module, year) {
       const schema = naming.clusterSchema(record, module, year);
       if (knownClusters.get(record.id)?.has(schema)) return true;

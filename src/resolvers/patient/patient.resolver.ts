@@ -32,8 +32,10 @@ export class PatientResolver {
 
   @Mutation(() => Patient)
   @Directive(tenantLevel('TENANT'))
-  createPatient(@Arg('input', () => CreatePatientInput) input: CreatePatientInput, @LevelDb() db: TenantClient): Promise<Patient> {
-    return createPatient(db, input);
+  async createPatient(@Arg('input', () => CreatePatientInput) input: CreatePatientInput, @LevelDb() db: TenantClient, @Ctx() context: RequestContext): Promise<Patient> {
+    const tenantId = context.db.tenantRecord().id;
+    const { limits } = await context.services.planState(tenantId);
+    return createPatient(db, input, { tenantId, maxPatients: limits.maxPatients });
   }
 
   @Mutation(() => Patient)

@@ -59,11 +59,28 @@ export async function getPatient(db: TenantClient, id: string): Promise<Patient>
   return toPatient(row);
 }
 
-export async function createPatient(db: TenantClient, input: CreatePatientInput): Promise<Patient> {
-  const data = validatePatient(input, true);
+/**
+ * Creates a patient. Under a plan's `maxPatients` the count and the insert run in one transaction
+ * holding a per-tenant advisory lock, so concurrent creates cannot both pass the last free slot.
+ * @param quota the tenant's id and its plan's limit (none: unlimited)
+ */
+export async function createPatient(db: TenantClient, input: CreatePatientInput, quota?: { tenantId: string; maxPatients?: number }): Promise<Patient> {
+  const data = validatePatient(input, true) as Parameters<TenantClient['patient']['create']>[0]['data'];
   try {
-    return toPatient(await db.patient.create({ data: data as Parameters<TenantClient['patient']['create']>[0]['data'] }));
+    const max = quota?.maxPatients;
+    if (quota === undefined || max === undefined) return toPatient(await db.patient.create({ data }));
+    return toPatient(
+      await db.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`quota:patients:${quota.tenantId}`}))`;
+        const actual = await tx.patient.count();
+        if (actual >= max) {
+          throw new AppError(ErrorCode.QUOTA_EXCEEDED, `This tenant's plan allows at most ${max} patients`, { details: { limit: 'maxPatients', max, actual } });
+        }
+        return tx.patient.create({ data });
+      }),
+    );
   } catch (error) {
+    if (error instanceof AppError) throw error;
     throw translatePrismaError(error, 'Patient');
   }
 }

@@ -14,6 +14,7 @@ import { type ClusterSchemaService } from '../clusters/cluster-service.js';
 import { type FleetMigrationService } from '../fleet/fleet-migration-service.js';
 import { type TenancyAdministration } from '../administration.js';
 import { type ClusterModule } from '../model.js';
+import { type PlanState } from '../plans/plan-state.js';
 import { type AuthServices } from '../../auth/auth-services.js';
 import { type AppMetrics } from '../../observability/metrics.js';
 import { type Bootstrapper, type ClientInfo, type ScopeInfo } from './bootstrapper.js';
@@ -29,6 +30,8 @@ export type ScopeServices = {
   readiness(): Promise<Readiness>;
   /** Modules the tenant's plan enables; 'all' for a tenant without a plan. Cached briefly. */
   planModules(tenantId: string): Promise<'all' | readonly string[]>;
+  /** Plan modules, limits and subscription expiry of a tenant (cached, invalidated by TenantUpdated). */
+  planState(tenantId: string): Promise<PlanState>;
   /** Whether a tenant has a cluster schema (e.g. emr_2026). */
   clusterExists(record: StorageRecord, module: ClusterModule, year: number): Promise<boolean>;
   /** Oldest year requests may name (CLUSTER_YEARS_MIN); the newest is next year in the tenant's zone. */
