@@ -23,6 +23,8 @@ let codegen: CodegenRun;
 let app: TestApp;
 let graphqlUrl: string;
 let token: string;
+/** This file's own clinic (other files create, suspend and delete tenants meanwhile). */
+let clinicId: string;
 const created: { id: string; lastName: string }[] = [];
 
 /** `npm run codegen` in a child process, as CI and developers run it. */
@@ -42,6 +44,7 @@ beforeAll(async () => {
 
   const hierarchy = await makeHierarchy(app.tenancy, 1);
   const clinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'SCHEMA');
+  clinicId = clinic.id;
   token = await app.token({ subject: 'frontend-dev', tenantId: clinic.id, roles: ['admin'] });
 
   // Patients are created through GraphQL, as a frontend would.
@@ -160,7 +163,6 @@ describe('the browser session example (examples/client/session.ts)', () => {
     await loadClient();
     const { makeSession } = await import('../../examples/client/session.js');
     const { hashPassword } = await import('../../src/auth/passwords.js');
-    const clinicId = (await app.central.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE level = 'TENANT' ORDER BY created_at DESC LIMIT 1`)).rows[0]!.id;
     const email = `browser-${Date.now()}@example.test`;
     const account = await app.central.pool.query<{ id: string }>(`INSERT INTO accounts (email, name, password_hash) VALUES ($1, 'Browser', $2) RETURNING id`, [
       email,
