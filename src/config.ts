@@ -89,6 +89,8 @@ const envSchema = z.object({
   REDIS_URL: redisUrl.optional(),
   MIGRATE_ON_START: booleanFromEnv.default(true),
   GRAPHQL_INTROSPECTION: booleanFromEnv.optional(),
+  GRAPHQL_JIT: booleanFromEnv.default(false),
+  GRAPHQL_JIT_COMPILE_AFTER: positiveInt.max(1000).default(2),
   REQUEST_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   CENTRAL_DB_POOL_MAX: positiveInt.default(10),
@@ -179,7 +181,7 @@ export type Config = Readonly<{
   isProduction: boolean;
   http: Readonly<{ port: number; host: string; bodyLimitBytes: number; shutdownTimeoutMs: number }>;
   log: Readonly<{ level: Env['LOG_LEVEL'] }>;
-  graphql: Readonly<{ introspection: boolean; sandbox: boolean }>;
+  graphql: Readonly<{ introspection: boolean; sandbox: boolean; /** Execute through graphql-jit (src/graphql-execution/jit-gateway.ts). */ jit: boolean; jitCompileAfter: number }>;
   /** GraphiQL at /graphiql, served from node_modules (works offline): on where Sandbox is. */
   explorer: Readonly<{ graphiql: boolean }>;
   /** Origins allowed to call /graphql from a browser; `*` (never in production) means any. */
@@ -324,7 +326,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     isProduction,
     http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     log: { level: e.LOG_LEVEL },
-    graphql: { introspection, sandbox: introspection },
+    graphql: { introspection, sandbox: introspection, jit: e.GRAPHQL_JIT, jitCompileAfter: e.GRAPHQL_JIT_COMPILE_AFTER },
     explorer: { graphiql: introspection && !isProduction },
     cors: { origins: e.CORS_ORIGINS },
     metrics: {

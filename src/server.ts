@@ -18,6 +18,7 @@ import { abandonRequest } from './context/request-cancellation.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
 import { currentScopeState, runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
 import { ErrorCode, httpStatusOf, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
+import { jitGateway } from './graphql-execution/jit-gateway.js';
 import { armorProtection } from './graphql-limits/armor.js';
 import { withLimitErrors } from './graphql-limits/limit-errors.js';
 import { bracketNesting, nestingLimitFor } from './graphql-limits/nesting-guard.js';
@@ -77,7 +78,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
   const inFlight = new InFlightRequests();
   let shuttingDown = false;
   const apollo = new ApolloServer<RequestContext>({
-    schema,
+    // GRAPHQL_JIT: the same schema, served through Apollo's executor hook (see jit-gateway.ts).
+    ...(config.graphql.jit ? { gateway: jitGateway(schema, { compileAfter: config.graphql.jitCompileAfter }) } : { schema }),
     introspection: config.graphql.introspection,
     csrfPrevention: true,
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
