@@ -30,6 +30,7 @@ import { clientIp } from './infra/rate-limits.js';
 import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { makeCors } from './http/cors.js';
+import { requestTarget, searchParam, type RequestTarget } from './http/request-target.js';
 import { GRAPHIQL_PATH, makeGraphiqlRoutes } from './http/graphiql.js';
 import { logAccess, type RequestSummary } from './observability/access-log.js';
 import { type AppMetrics, type RequestOutcome } from './observability/metrics.js';
@@ -120,7 +121,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     const started = performance.now();
     const requestId = pickRequestId(req);
     res.setHeader('x-request-id', requestId);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
     const state: ScopeState = { id: requestId, context: undefined };
     try {
       if (url.pathname === GRAPHQL_PATH) {
@@ -202,7 +203,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, state: ScopeState) {
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: RequestTarget, state: ScopeState) {
     const requestId = state.id;
     if (shuttingDown) {
       req.resume();
@@ -252,7 +253,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       }
     }
     // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
-    const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
+    const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : searchParam(url, 'query');
     if (typeof query === 'string') {
       const nesting = bracketNesting(query, nestingLimit);
       if (nesting > nestingLimit) {
