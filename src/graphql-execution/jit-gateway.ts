@@ -10,7 +10,7 @@
  * transformer live in the schema, so they run unchanged either way.
  */
 import { type ApolloServerOptionsWithGateway } from '@apollo/server';
-import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 
@@ -76,7 +76,7 @@ export function jitGateway(schema: GraphQLSchema, { compileAfter, cacheSize = JI
     // refusal as Apollo and our clients expect (BAD_USER_INPUT, status 400), and nothing ran, so
     // running it again there is safe.
     if (result.errors?.length && result.data === undefined) return runOnGraphqlJs(request);
-    return result;
+    return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
   };
 
   return {
@@ -89,4 +89,16 @@ export function jitGateway(schema: GraphQLSchema, { compileAfter, cacheSize = JI
       slots.clear();
     },
   };
+}
+
+/**
+ * graphql-jit's errors imitate GraphQLError but leave `extensions` undefined when the original
+ * error has none (graphql-js always sets `{}`), and Apollo reads `extensions.code`: a Prisma error
+ * would become Apollo's own unformatted INTERNAL_SERVER_ERROR instead of passing formatError.
+ * Rebuilt as graphql-js builds them: same message, path, locations and original error.
+ */
+function asGraphQLError(error: GraphQLError): GraphQLError {
+  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? undefined, extensions: error.extensions ?? undefined });
+  if (error.locations) Object.defineProperty(rebuilt, 'locations', { value: error.locations, enumerable: true });
+  return rebuilt;
 }
