@@ -149,6 +149,7 @@ const envSchema = z.object({
   // Client registry (DESIGN §3)
   DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
   DB_POOL_MAX: positiveInt.default(5),
+  DB_POOL_ADAPTIVE: booleanFromEnv.default(false),
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
@@ -262,6 +263,7 @@ export type Config = Readonly<{
     maxConnections: number;
     acquireTimeoutMs: number;
     idleTtlMs: number;
+    adaptivePoolCap: boolean;
   }>;
   jobs: Readonly<{
     /** Run the job worker in this process (`npm start`); `tenantgraph worker` always does. */
@@ -393,6 +395,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxConnections: e.DB_MAX_CONNECTIONS,
       acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       idleTtlMs: e.DB_IDLE_TTL_MS,
+      adaptivePoolCap: e.DB_POOL_ADAPTIVE,
     },
     jobs: { worker: e.WORKER, concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
   } satisfies Config);

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.js';
 import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
 import {
+  DATABASE_BUSY_MARKER,
   type ClientFactories,
   type ClientFactory,
   type ClientRegistry,
@@ -235,6 +236,10 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       // Not clamped to maxConnections: a connection beyond the budget waits for a slot and
       // fails with DATABASE_BUSY, instead of queueing in pg-pool without a deadline.
       max: limits.poolMax,
+      // Adaptive cap: a query queued in the pool (it may not grow) has a deadline too; pg-pool's
+      // timeout error becomes DATABASE_BUSY (capAdaptively). The grace lets the budget's own
+      // deadline (acquireTimeoutMs) end a new connection's wait for a slot first.
+      ...(limits.adaptivePoolCap ? { connectionTimeoutMillis: limits.acquireTimeoutMs + CONNECT_GRACE_MS } : {}),
       // pg-pool treats 0 as "never": keep closing idle connections even with a zero TTL.
       idleTimeoutMillis: Math.max(limits.idleTtlMs, 1),
       // Idle connections must not keep a CLI process alive; `close()` ends them anyway.
@@ -269,6 +274,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       entry.connections.add(budgeted);
     });
     pool.on('release', onConnectionReleased);
+    if (limits.adaptivePoolCap) capAdaptively(entry);
     server.pools.set(database, entry);
     pools.set(entry, true);
     newestPool = entry;
@@ -336,8 +342,55 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     }
   }
 
+  /** The budget is full or connections wait for it: no pool should grow past one connection. */
+  function budgetUnderPressure(): boolean {
+    return budget.waiting > 0 || budget.inUse >= limits.maxConnections;
+  }
+
+  /**
+   * pg-pool reads `options.max` each time it decides whether to open a connection: read as 1
+   * while the budget is under pressure, a pool holding a connection queues its queries for it
+   * instead of taking a slot another database needs for its first one.
+   */
+  function capAdaptively(entry: PoolEntry): void {
+    const { pool } = entry;
+    const options = (pool as unknown as { options: { max: number } }).options;
+    Object.defineProperty(options, 'max', { get: () => (budgetUnderPressure() ? 1 : limits.poolMax), configurable: true, enumerable: true });
+    type Connect = (callback?: (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) => unknown;
+    const baseConnect = (pool.connect as Connect).bind(pool);
+    const asBusy = (error: Error | undefined): Error | undefined =>
+      error !== undefined && POOL_TIMEOUT.test(error.message) ? new PoolBusyError(limits.acquireTimeoutMs, { cause: error }) : error;
+    // A busy pool's connection would go straight to its next queued query and never be idle for
+    // relieve(): while another database waits for its first connection, a pool holding several
+    // retires the connection as it comes back (pg-pool ends "expired" clients on release, before
+    // serving its queue), and its slot goes to the one waiting.
+    const expired = (pool as unknown as { _expired?: Set<pg.PoolClient> })._expired;
+    pool.on('release', (error: Error | undefined, client: pg.PoolClient) => {
+      if (error || closed || expired === undefined || pool.totalCount <= 1 || uncoveredWaiters() <= 0) return;
+      markClosing(client as unknown as BudgetedClient);
+      expired.add(client);
+    });
+    // pool.query and Prisma's adapter both go through connect().
+    (pool as unknown as { connect: Connect }).connect = (callback) => {
+      if (callback) return baseConnect((error, client, done) => callback(asBusy(error), client, done));
+      return (baseConnect() as Promise<pg.PoolClient>).catch((error: Error) => {
+        throw asBusy(error) ?? error;
+      });
+    };
+  }
+
   /** Least recently leased first: a pool nobody leases, else any pool with an idle connection. */
   function freeOneSlot(): boolean {
+    if (limits.adaptivePoolCap) {
+      // One connection per database first: a second connection goes before anyone's first.
+      for (const entry of pools.keys()) {
+        const { pool } = entry;
+        if (pool.totalCount > 1 && pool.idleCount > entry.steals && pool.waitingCount === 0) {
+          closeIdleConnection(entry);
+          return true;
+        }
+      }
+    }
     let unleased: PoolEntry | undefined;
     let leased: PoolEntry | undefined;
     for (const entry of pools.keys()) {
@@ -489,6 +542,25 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
   }
 
   return { lease, metrics, close };
+}
+
+/** See openPool: how much longer than acquireTimeoutMs pg-pool lets a connect take. */
+const CONNECT_GRACE_MS = 1000;
+
+/** pg-pool's words when a queued connect or a new connection ran out of connectionTimeoutMillis. */
+const POOL_TIMEOUT = /^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/;
+
+/** A query that waited for its pool's connection (the pool may not grow now) past the deadline. */
+export class PoolBusyError extends Error {
+  override readonly name = 'PoolBusyError';
+
+  constructor(timeoutMs: number, options: { cause: Error }) {
+    super(
+      `${DATABASE_BUSY_MARKER}: no connection of this database's pool became free within ${timeoutMs} ms; the global budget ` +
+        '(DB_MAX_CONNECTIONS) is full, so the pool does not grow (DB_POOL_ADAPTIVE). Retry shortly, or raise DB_MAX_CONNECTIONS.',
+      options,
+    );
+  }
 }
 
 function assertLimits(limits: RegistryLimits): void {
