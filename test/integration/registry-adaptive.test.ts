@@ -12,12 +12,13 @@ const runId = inject('runId');
 const admin = new pg.Pool({ connectionString: adminUrl, max: 2 });
 const hot = `tg_ada_${runId}_hot`;
 const cold = `tg_ada_${runId}_cold`;
+const third = `tg_ada_${runId}_third`;
 
 beforeAll(async () => {
-  for (const name of [hot, cold]) await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
+  for (const name of [hot, cold, third]) await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
 });
 afterAll(async () => {
-  for (const name of [hot, cold]) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  for (const name of [hot, cold, third]) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   await admin.end();
 });
 
@@ -70,6 +71,34 @@ describe('adaptive per-pool cap (DB_POOL_ADAPTIVE)', () => {
       // Once the connection is free the pool serves again.
       expect((await lease.client.pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
       lease.release();
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('frees the slot of the database used least lately, not merely the least recently used one', async () => {
+    const applicationName = `tg:ada:${runId}:lfu`;
+    const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 2 }), applicationName });
+    const connectionsTo = async (database: string) =>
+      (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = $2', [applicationName, database])).rows[0]!.n;
+    try {
+      // hot: used 20 times, then cold: once, more recently. Both idle, nobody leases them.
+      for (let i = 0; i < 20; i++) {
+        const lease = registry.lease(target(hot), 'raw');
+        await lease.client.pool.query('SELECT 1');
+        lease.release();
+      }
+      const once = registry.lease(target(cold), 'raw');
+      await once.client.pool.query('SELECT 1');
+      once.release();
+      // A third database needs a slot: the rarely used one gives up its connection.
+      const newcomer = registry.lease(target(third), 'raw');
+      await newcomer.client.pool.query('SELECT 1');
+      newcomer.release();
+      await sleep(100);
+      expect(await connectionsTo(hot)).toBe(1);
+      expect(await connectionsTo(cold)).toBe(0);
+      expect(await connectionsTo(third)).toBe(1);
     } finally {
       await registry.close();
     }

@@ -65,6 +65,8 @@ type PoolEntry = {
   retired: boolean;
   /** Set while something waits for the connections of a retired pool to be gone. */
   onDrained: (() => void) | undefined;
+  /** Leases, halved every idle sweep: how much the pool is used lately (adaptive eviction). */
+  uses: number;
 };
 
 type ClientEntry = {
@@ -184,6 +186,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     }
     entry.leases++;
     poolEntry.leases++;
+    poolEntry.uses++;
     poolEntry.usedSinceSweep = true;
     return new RegistryLease<ReturnType<F[K]>>(entry, releaseEntry);
   }
@@ -261,6 +264,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       steals: 0,
       retired: false,
       onDrained: undefined,
+      uses: 0,
     };
     // An idle connection losing its server must not crash the process.
     pool.on('error', reportError);
@@ -390,6 +394,19 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
           return true;
         }
       }
+      // Then the least used lately of the pools nobody leases (frequency with decay; the least
+      // recently used on a tie), so a busy database keeps its connection through a scan of cold ones.
+      let coldest: PoolEntry | undefined;
+      for (const entry of pools.keys()) {
+        const { pool } = entry;
+        if (entry.leases > 0 || pool.idleCount <= entry.steals || pool.waitingCount > 0) continue;
+        if (coldest === undefined || entry.uses < coldest.uses) coldest = entry;
+      }
+      if (coldest !== undefined) {
+        if (closeWholePools && coldest.pool.idleCount === coldest.pool.totalCount) retirePool(coldest, 'pressure');
+        else closeIdleConnection(coldest);
+        return true;
+      }
     }
     let unleased: PoolEntry | undefined;
     let leased: PoolEntry | undefined;
@@ -486,6 +503,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
 
   function sweepIdlePools(): void {
     for (const entry of pools.keys()) {
+      entry.uses /= 2;
       if (entry.leases > 0 || entry.usedSinceSweep) {
         entry.usedSinceSweep = false;
         entry.idleSweeps = 0;
