@@ -64,6 +64,10 @@ export function serverEnv(bench: BenchEnvironment, port: number, overrides: Reco
     // A load generator is not a frontend: one token sends thousands of requests a second. The
     // limiter still counts every request (its cost is measured), it just never refuses.
     RATE_LIMIT_PRINCIPAL_PER_MINUTE: '1000000000',
+    // BENCH_GRAPHQL_JIT=true|false: measure tenantgraph with or without graphql-jit (default: its own default).
+    ...(process.env.BENCH_GRAPHQL_JIT ? { GRAPHQL_JIT: process.env.BENCH_GRAPHQL_JIT } : {}),
+    // BENCH_DB_POOL_ADAPTIVE=true|false: the registry's adaptive per-pool cap and eviction.
+    ...(process.env.BENCH_DB_POOL_ADAPTIVE ? { DB_POOL_ADAPTIVE: process.env.BENCH_DB_POOL_ADAPTIVE } : {}),
     ...overrides,
   };
 }

@@ -18,7 +18,7 @@ export type LoadSpec = {
   /** One header set per tenant; each request picks one (see `spread`). Build once: no per-request allocation. */
   headerSets: readonly Record<string, string>[];
   /** `random`: uniform over headerSets per request; `sequential`: each in turn (a cold pass touching every tenant once). */
-  spread: 'random' | 'sequential';
+  spread: Spread;
   connections: number;
   /** Seconds of load, or… */
   durationS?: number;
@@ -55,14 +55,46 @@ export type LoadResult = {
   latencySamples: Float64Array;
 };
 
+/**
+ * `zipf`: tenant k (1-based, in headerSets order) drawn with probability ∝ 1/k^1.1 — a few busy
+ * tenants and a long tail, as real SaaS traffic tends to be.
+ */
+export type Spread = 'random' | 'sequential' | 'zipf';
+
+export const ZIPF_EXPONENT = 1.1;
+
+/** Draws indexes 0..n-1 with Zipf(s) probabilities: a cumulative table and a binary search. */
+export function zipfPicker(n: number, s = ZIPF_EXPONENT, random: () => number = Math.random): () => number {
+  const cumulative = new Float64Array(n);
+  let total = 0;
+  for (let k = 1; k <= n; k++) {
+    total += 1 / k ** s;
+    cumulative[k - 1] = total;
+  }
+  return () => {
+    const target = random() * total;
+    let low = 0;
+    let high = n - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (cumulative[middle]! < target) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+}
+
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const { headerSets } = spec;
   if (headerSets.length === 0) throw new Error(`${spec.label}: no header sets`);
   let next = 0;
+  const zipf = spec.spread === 'zipf' ? zipfPicker(headerSets.length) : undefined;
   const pick =
     spec.spread === 'random'
       ? () => headerSets[Math.floor(Math.random() * headerSets.length)]!
-      : () => headerSets[next++ % headerSets.length]!;
+      : zipf
+        ? () => headerSets[zipf()]!
+        : () => headerSets[next++ % headerSets.length]!;
 
   const latencies: number[] = [];
   const codes: Record<string, number> = {};

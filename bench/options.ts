@@ -106,7 +106,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--fresh] [--no-build] [--only 
                    check never replaces the published full figures
 
 environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tg_bench)
-             BENCH_REDIS_URL (default redis://127.0.0.1:6379/1)`;
+             BENCH_REDIS_URL (default redis://127.0.0.1:6379/1)
+             BENCH_GRAPHQL_JIT (true|false: GRAPHQL_JIT of the tenantgraph servers; default: the server's default)
+             BENCH_DB_POOL_ADAPTIVE (true|false: DB_POOL_ADAPTIVE of the tenantgraph servers)`;
 
 export function parseOptions(argv: readonly string[], projectRoot: string): BenchOptions {
   let mode: Mode = 'full';

@@ -111,7 +111,7 @@ export function renderReport(input: ReportInput): string {
     push(
       '## 2–3. Churn over many tenants',
       '',
-      `The same query, each request for a tenant drawn uniformly at random (a token per tenant). Every tenant has ${options.sizes.churnPatients} patients, so`,
+      `The same query, each request for a tenant drawn uniformly at random (a token per tenant), then with Zipf(s=1.1) tenant choice (rows "Zipf"). Every tenant has ${options.sizes.churnPatients} patients, so`,
       'each answer is a full page of 20, as in the hot scenario, and the "× hot" ratio compares the same work. Before the measured',
       `${options.sizes.durationS} s: a cold pass (one request per tenant, in turn: client creation and first connections) and ${options.sizes.warmupS} s of warm-up.`,
       'Connections are counted in `pg_stat_activity` every 50 ms (application_name `tenantgraph:tenant` on bench databases);',
@@ -119,11 +119,15 @@ export function renderReport(input: ReportInput): string {
       '',
       '| scenario | tenants | registry | ok req/s | × hot | p50 ms | p99 ms | failed | peak connections | backends seen | peak RSS | RSS at start | server CPU ms/req |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...churns.map((c) => {
-        const l = c.measured.load;
-        const w = c.measured.window;
+      ...churns.flatMap((c) => [
+        [c.label, c.measured],
+        [`${c.label}, Zipf(s=1.1)`, c.zipf],
+      ] as const).map(([label, m]) => {
+        const c = churns.find((churn) => m === churn.measured || m === churn.zipf)!;
+        const l = m.load;
+        const w = m.window;
         return (
-          `| ${c.label} | ${fmt.int(c.tenants)} | ${describeRegistry(c.registry).replace(/, /g, '<br>')} | ${fmt.int(l.okRps)} | ${fmt.ratio(ratio(l.okRps, hotOurs?.okRps))} ` +
+          `| ${label} | ${fmt.int(c.tenants)} | ${describeRegistry(c.registry).replace(/, /g, '<br>')} | ${fmt.int(l.okRps)} | ${fmt.ratio(ratio(l.okRps, hotOurs?.okRps))} ` +
           `| ${fmt.ms(l.latencyMs.p50)} | ${fmt.ms(l.latencyMs.p99)} | ${failures(l)} | ${w.peakRegistryConnections} / ${c.registry.DB_MAX_CONNECTIONS} | ${w.registryBackendsSeen} ` +
           `| ${fmt.mb(w.peakRssBytes ?? Number.NaN)} | ${fmt.mb(c.rssAfterStartBytes ?? Number.NaN)} | ${cpuPerRequest(w.serverCpuMs, l)} |`
         );

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CPU_CATEGORIES, type CpuShares } from './cpu-accounting.js';
 import { baseProcessEnv, type BenchEnvironment } from './environment.js';
 import { type BenchTenant, type Fixtures } from './fixtures.js';
-import { mergeResults, PATIENTS_BODY, runLoad, type LoadResult } from './load.js';
+import { mergeResults, PATIENTS_BODY, runLoad, type LoadResult, type Spread } from './load.js';
 import { type RunSizes } from './options.js';
 import { readRss, type ServerProcess } from './processes.js';
 import { BASELINE_APPLICATION_NAMES, startWindow, type PgActivitySampler, type WindowStats } from './samplers.js';
@@ -65,6 +65,8 @@ export type ChurnResult = {
   cold: Measured;
   /** Uniformly random tenant per request, after the cold pass and a warm-up. */
   measured: Measured;
+  /** Then Zipf(s=1.1) tenant choice (bench/load.ts), after its own warm-up. */
+  zipf: Measured;
 };
 
 // ---- hot tenant ----
@@ -187,7 +189,10 @@ export async function churn(
     });
     await runLoad({ label: `${options.label} warm-up`, url: server.url, headerSets, spread: 'random', connections: sizes.connections, durationS: sizes.warmupS });
     const measured = await measure(ctx, server, { label: options.label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS });
-    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured };
+    progress(`${options.label}: Zipf(s=1.1) tenant choice`);
+    await runLoad({ label: `${options.label} Zipf warm-up`, url: server.url, headerSets, spread: 'zipf', connections: sizes.connections, durationS: sizes.warmupS });
+    const zipf = await measure(ctx, server, { label: `${options.label}, Zipf`, url: server.url, headerSets, spread: 'zipf', durationS: sizes.durationS });
+    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf };
   } finally {
     await server.stop();
     // Closed backends leave pg_stat_activity within moments; the next scenario starts clean.
@@ -206,7 +211,7 @@ export function describeRegistry(registry: RegistryOverrides): string {
 async function measure(
   ctx: ScenarioContext,
   server: ServerProcess,
-  spec: { label: string; url: string; headerSets: readonly Record<string, string>[]; spread: 'random' | 'sequential'; durationS?: number; amount?: number; connections?: number },
+  spec: { label: string; url: string; headerSets: readonly Record<string, string>[]; spread: Spread; durationS?: number; amount?: number; connections?: number },
 ): Promise<Measured> {
   const window = startWindow(ctx.sampler, server.pid);
   let load: LoadResult;

@@ -90,6 +90,8 @@ const envSchema = z.object({
   REDIS_URL: redisUrl.optional(),
   MIGRATE_ON_START: booleanFromEnv.default(true),
   GRAPHQL_INTROSPECTION: booleanFromEnv.optional(),
+  GRAPHQL_JIT: booleanFromEnv.default(false),
+  GRAPHQL_JIT_COMPILE_AFTER: positiveInt.max(1000).default(2),
   REQUEST_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   CENTRAL_DB_POOL_MAX: positiveInt.default(10),
@@ -172,6 +174,7 @@ const envSchema = z.object({
   // Client registry (DESIGN §3)
   DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
   DB_POOL_MAX: positiveInt.default(5),
+  DB_POOL_ADAPTIVE: booleanFromEnv.default(false),
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
@@ -204,7 +207,7 @@ export type Config = Readonly<{
   isProduction: boolean;
   http: Readonly<{ port: number; host: string; bodyLimitBytes: number; shutdownTimeoutMs: number }>;
   log: Readonly<{ level: Env['LOG_LEVEL'] }>;
-  graphql: Readonly<{ introspection: boolean; sandbox: boolean }>;
+  graphql: Readonly<{ introspection: boolean; sandbox: boolean; /** Execute through graphql-jit (src/graphql-execution/jit-gateway.ts). */ jit: boolean; jitCompileAfter: number }>;
   /** GraphiQL at /graphiql, served from node_modules (works offline): on where Sandbox is. */
   explorer: Readonly<{ graphiql: boolean }>;
   /** Origins allowed to call /graphql from a browser; `*` (never in production) means any. */
@@ -297,6 +300,7 @@ export type Config = Readonly<{
     maxConnections: number;
     acquireTimeoutMs: number;
     idleTtlMs: number;
+    adaptivePoolCap: boolean;
   }>;
   jobs: Readonly<{
     /** Run the job worker in this process (`npm start`); `tenantgraph worker` always does. */
@@ -369,7 +373,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     isProduction,
     http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     log: { level: e.LOG_LEVEL },
-    graphql: { introspection, sandbox: introspection },
+    graphql: { introspection, sandbox: introspection, jit: e.GRAPHQL_JIT, jitCompileAfter: e.GRAPHQL_JIT_COMPILE_AFTER },
     explorer: { graphiql: introspection && !isProduction },
     cors: { origins: e.CORS_ORIGINS },
     metrics: {
@@ -442,6 +446,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxConnections: e.DB_MAX_CONNECTIONS,
       acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       idleTtlMs: e.DB_IDLE_TTL_MS,
+      adaptivePoolCap: e.DB_POOL_ADAPTIVE,
     },
     jobs: { worker: e.WORKER, concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
   } satisfies Config);

@@ -18,6 +18,7 @@ import { abandonRequest } from './context/request-cancellation.js';
 import { currentRequestId, type Readiness, type RequestContext } from './context/request-context.js';
 import { currentScopeState, runInScopeState, type EnteredScope, type ScopeState } from './tenancy/bootstrappers/index.js';
 import { ErrorCode, httpStatusOf, makeFormatError, retryableErrorsPlugin } from './errors/index.js';
+import { jitGateway } from './graphql-execution/jit-gateway.js';
 import { armorProtection } from './graphql-limits/armor.js';
 import { withLimitErrors } from './graphql-limits/limit-errors.js';
 import { bracketNesting, nestingLimitFor } from './graphql-limits/nesting-guard.js';
@@ -29,6 +30,7 @@ import { clientIp } from './infra/rate-limits.js';
 import { storableInputPlugin } from './input/storable-input.plugin.js';
 import { serveHomepage, type HomepageDependencies } from './resolvers/homepage/homepage.page.js';
 import { makeCors } from './http/cors.js';
+import { requestTarget, searchParam, type RequestTarget } from './http/request-target.js';
 import { GRAPHIQL_PATH, makeGraphiqlRoutes } from './http/graphiql.js';
 import { logAccess, type RequestSummary } from './observability/access-log.js';
 import { type AppMetrics, type RequestOutcome } from './observability/metrics.js';
@@ -77,7 +79,8 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
   const inFlight = new InFlightRequests();
   let shuttingDown = false;
   const apollo = new ApolloServer<RequestContext>({
-    schema,
+    // GRAPHQL_JIT: the same schema, served through Apollo's executor hook (see jit-gateway.ts).
+    ...(config.graphql.jit ? { gateway: jitGateway(schema, { compileAfter: config.graphql.jitCompileAfter }) } : { schema }),
     introspection: config.graphql.introspection,
     csrfPrevention: true,
     // main.ts owns signals: Apollo's own handler would re-raise the signal and kill the drain.
@@ -118,7 +121,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     const started = performance.now();
     const requestId = pickRequestId(req);
     res.setHeader('x-request-id', requestId);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
     const state: ScopeState = { id: requestId, context: undefined };
     try {
       if (url.pathname === GRAPHQL_PATH) {
@@ -200,7 +203,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, state: ScopeState) {
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: RequestTarget, state: ScopeState) {
     const requestId = state.id;
     if (shuttingDown) {
       req.resume();
@@ -250,7 +253,7 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
       }
     }
     // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
-    const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
+    const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : searchParam(url, 'query');
     if (typeof query === 'string') {
       const nesting = bracketNesting(query, nestingLimit);
       if (nesting > nestingLimit) {

@@ -7,7 +7,8 @@
  *
  * Failed authentications are counted after identification failed, not checked before it: a
  * request with a valid token is never slowed by a neighbour behind the same NAT sending bad ones,
- * and the hot path of a good request touches only its own counter.
+ * and the hot path of a good request touches only its own counter (in process memory for most
+ * requests: see leasedConsumer).
  */
 import { type IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
@@ -44,7 +45,7 @@ export function makeRateLimits(config: Config['limits']['rate'], redis: RedisCli
   };
   const anonymous = limiter('anonymous-ip', config.anonymousPerMinute);
   const failures = limiter('auth-failure-ip', config.authFailuresPerMinute);
-  const principals = limiter('principal', config.principalPerMinute);
+  const principals = leasedConsumer(limiter('principal', config.principalPerMinute), config.principalPerMinute);
   const anonymousUntil = new LRUCache<string, number>({ max: MAX_REMEMBERED_ADDRESSES });
 
   return {
@@ -58,7 +59,7 @@ export function makeRateLimits(config: Config['limits']['rate'], redis: RedisCli
       }
       const { principal } = identified;
       if (principal.kind === 'anonymous') await consume(anonymous, clientIp, (ms) => anonymousUntil.set(clientIp, Date.now() + ms));
-      else if (principal.kind === 'user') await consume(principals, `${principal.tenantId ?? 'central'}:${principal.subject}`);
+      else if (principal.kind === 'user') await principals(`${principal.tenantId ?? 'central'}:${principal.subject}`);
       return identified;
     },
     anonymousRetryAfter(clientIp) {
@@ -80,6 +81,65 @@ async function consume(limiter: RateLimiterAbstract, key: string, onRefused?: (m
     onRefused?.(rejection.msBeforeNext);
     throw rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
   }
+}
+
+/** Principals whose lease a process remembers (an evicted lease only forfeits its unused points). */
+const MAX_LEASES = 10_000;
+/** A lease is this share of the limit (1 %), so N processes refuse at most N % early. */
+const LEASE_DIVISOR = 100;
+const MAX_LEASE_POINTS = 100;
+
+/** `refused`: the store refused part of it, so once it is spent the principal waits for `until`. */
+type Lease = { remaining: number; until: number; refused: boolean };
+
+/**
+ * The per-principal counter without a store round trip per request: a process takes points from
+ * the store in leases of 1 % of the limit and spends them locally until the lease runs out or its
+ * window ends. Leased points are counted in the store when taken, so the limit is never exceeded
+ * across processes; a process holding unspent points only makes others refuse a little early.
+ * Limits under 200 a minute lease one point at a time: exactly the plain limiter.
+ */
+export function leasedConsumer(limiter: RateLimiterAbstract, points: number): (key: string) => Promise<void> {
+  const leaseSize = Math.min(MAX_LEASE_POINTS, Math.floor(points / LEASE_DIVISOR));
+  if (leaseSize <= 1) return (key) => consume(limiter, key);
+  const leases = new LRUCache<string, Lease>({ max: MAX_LEASES });
+  // One lease request per principal at a time: 40 concurrent requests must not take 40 leases.
+  const pending = new Map<string, Promise<void>>();
+
+  const takeLease = async (key: string): Promise<void> => {
+    try {
+      const granted = await limiter.consume(key, leaseSize);
+      leases.set(key, { remaining: leaseSize, until: Date.now() + granted.msBeforeNext, refused: false });
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      // The store counted the whole lease; the points that were still under the limit are ours.
+      const underLimit = Math.max(0, points - (rejection.consumedPoints - leaseSize));
+      leases.set(key, { remaining: underLimit, until: Date.now() + rejection.msBeforeNext, refused: true });
+    }
+  };
+
+  const spend = async (key: string): Promise<void> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = leases.get(key);
+      const now = Date.now();
+      if (lease && lease.until > now) {
+        if (lease.remaining > 0) {
+          lease.remaining--;
+          return;
+        }
+        if (lease.refused) throw rateLimited(Math.max(1, Math.ceil((lease.until - now) / 1000)));
+      }
+      let taking = pending.get(key);
+      if (!taking) {
+        taking = takeLease(key).finally(() => pending.delete(key));
+        pending.set(key, taking);
+      }
+      await taking;
+    }
+    // A lease that ended as it was granted (a window boundary) three times over: count directly.
+    await consume(limiter, key);
+  };
+  return spend;
 }
 
 function rateLimited(seconds: number): AppError {

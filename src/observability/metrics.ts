@@ -93,6 +93,28 @@ export function createMetrics(options: MetricsOptions): AppMetrics {
     registers,
   });
   for (const name of ['slow_acquire', 'memory', 'pool_saturation'] satisfies ThresholdName[]) thresholds.inc({ threshold: name }, 0);
+  // Every request observes these: the labelled child of each series is kept, so a request does not
+  // hash its label object again (prom-client sorts and joins the labels on every call). The label
+  // values are a few fixed words each (operation type, level, outcome, source): the maps stay small.
+  const durationChildren = new Map<string, Histogram.Internal<'operation_type' | 'level' | 'outcome'>>();
+  const durationSeries = (operationType: string, level: string, outcome: string) => {
+    const key = `${operationType}\u0000${level}\u0000${outcome}`;
+    let child = durationChildren.get(key);
+    if (child === undefined) {
+      child = requestDuration.labels({ operation_type: operationType, level, outcome });
+      durationChildren.set(key, child);
+    }
+    return child;
+  };
+  const identificationChildren = new Map<string, Counter.Internal>();
+  const identificationSeries = (source: string) => {
+    let child = identificationChildren.get(source);
+    if (child === undefined) {
+      child = identifications.labels({ source });
+      identificationChildren.set(source, child);
+    }
+    return child;
+  };
   const provisioning = new Histogram({
     name: 'tenantgraph_tenant_provisioning_duration_seconds',
     help: 'Tenant provisioning runs by isolation (DATABASE, SCHEMA) and outcome.',
@@ -141,8 +163,8 @@ export function createMetrics(options: MetricsOptions): AppMetrics {
     registry,
     contentType: registry.contentType,
     observeRequest(observation) {
-      requestDuration.observe({ operation_type: observation.operationType, level: observation.level, outcome: observation.outcome }, observation.durationSeconds);
-      identifications.inc({ source: observation.identifiedBy });
+      durationSeries(observation.operationType, observation.level, observation.outcome).observe(observation.durationSeconds);
+      identificationSeries(observation.identifiedBy).inc();
       for (const code of observation.errorCodes) errors.inc({ code });
       if (top && observation.tenantSlug) top.add(observation.tenantSlug);
     },

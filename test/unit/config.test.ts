@@ -7,7 +7,7 @@ describe('parseConfig', () => {
     expect(config.http.port).toBe(4000);
     expect(config.env).toBe('development');
     expect(config.migrateOnStart).toBe(true);
-    expect(config.graphql).toEqual({ introspection: true, sandbox: true });
+    expect(config.graphql).toEqual({ introspection: true, sandbox: true, jit: false, jitCompileAfter: 2 });
     expect(config.database).toEqual({ kind: 'embedded', port: 54329, dataDir: '.data/postgres', centralPoolMax: 10 });
   });
 
@@ -18,7 +18,7 @@ describe('parseConfig', () => {
 
   it('turns introspection and Sandbox off in production unless asked for', () => {
     const secret = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u@db:5432/central', TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
-    expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false });
+    expect(parseConfig({ NODE_ENV: 'production', ...secret }).graphql).toEqual({ introspection: false, sandbox: false, jit: false, jitCompileAfter: 2 });
     expect(parseConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret }).graphql.introspection).toBe(true);
   });
 

@@ -16,6 +16,7 @@ import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.
 import { poolAsRole } from './role-pool.js';
 import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
 import {
+  DATABASE_BUSY_MARKER,
   type ClientFactories,
   type ClientFactory,
   type ClientRegistry,
@@ -67,6 +68,8 @@ type PoolEntry = {
   retired: boolean;
   /** Set while something waits for the connections of a retired pool to be gone. */
   onDrained: (() => void) | undefined;
+  /** Leases, halved every idle sweep: how much the pool is used lately (adaptive eviction). */
+  uses: number;
 };
 
 type ClientEntry = {
@@ -186,6 +189,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     }
     entry.leases++;
     poolEntry.leases++;
+    poolEntry.uses++;
     poolEntry.usedSinceSweep = true;
     return new RegistryLease<ReturnType<F[K]>>(entry, releaseEntry);
   }
@@ -238,6 +242,10 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       // Not clamped to maxConnections: a connection beyond the budget waits for a slot and
       // fails with DATABASE_BUSY, instead of queueing in pg-pool without a deadline.
       max: limits.poolMax,
+      // Adaptive cap: a query queued in the pool (it may not grow) has a deadline too; pg-pool's
+      // timeout error becomes DATABASE_BUSY (capAdaptively). The grace lets the budget's own
+      // deadline (acquireTimeoutMs) end a new connection's wait for a slot first.
+      ...(limits.adaptivePoolCap ? { connectionTimeoutMillis: limits.acquireTimeoutMs + CONNECT_GRACE_MS } : {}),
       // pg-pool treats 0 as "never": keep closing idle connections even with a zero TTL.
       idleTimeoutMillis: Math.max(limits.idleTtlMs, 1),
       // Idle connections must not keep a CLI process alive; `close()` ends them anyway.
@@ -260,6 +268,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       steals: 0,
       retired: false,
       onDrained: undefined,
+      uses: 0,
     };
     // An idle connection losing its server must not crash the process.
     pool.on('error', reportError);
@@ -273,6 +282,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       entry.connections.add(budgeted);
     });
     pool.on('release', onConnectionReleased);
+    if (limits.adaptivePoolCap) capAdaptively(entry);
     server.pools.set(database, entry);
     pools.set(entry, true);
     newestPool = entry;
@@ -345,8 +355,68 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
     }
   }
 
+  /** The budget is full or connections wait for it: no pool should grow past one connection. */
+  function budgetUnderPressure(): boolean {
+    return budget.waiting > 0 || budget.inUse >= limits.maxConnections;
+  }
+
+  /**
+   * pg-pool reads `options.max` each time it decides whether to open a connection: read as 1
+   * while the budget is under pressure, a pool holding a connection queues its queries for it
+   * instead of taking a slot another database needs for its first one.
+   */
+  function capAdaptively(entry: PoolEntry): void {
+    const { pool } = entry;
+    const options = (pool as unknown as { options: { max: number } }).options;
+    Object.defineProperty(options, 'max', { get: () => (budgetUnderPressure() ? 1 : limits.poolMax), configurable: true, enumerable: true });
+    type Connect = (callback?: (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) => unknown;
+    const baseConnect = (pool.connect as Connect).bind(pool);
+    const asBusy = (error: Error | undefined): Error | undefined =>
+      error !== undefined && POOL_TIMEOUT.test(error.message) ? new PoolBusyError(limits.acquireTimeoutMs, { cause: error }) : error;
+    // A busy pool's connection would go straight to its next queued query and never be idle for
+    // relieve(): while another database waits for its first connection, a pool holding several
+    // retires the connection as it comes back (pg-pool ends "expired" clients on release, before
+    // serving its queue), and its slot goes to the one waiting.
+    const expired = (pool as unknown as { _expired?: Set<pg.PoolClient> })._expired;
+    pool.on('release', (error: Error | undefined, client: pg.PoolClient) => {
+      if (error || closed || expired === undefined || pool.totalCount <= 1 || uncoveredWaiters() <= 0) return;
+      markClosing(client as unknown as BudgetedClient);
+      expired.add(client);
+    });
+    // pool.query and Prisma's adapter both go through connect().
+    (pool as unknown as { connect: Connect }).connect = (callback) => {
+      if (callback) return baseConnect((error, client, done) => callback(asBusy(error), client, done));
+      return (baseConnect() as Promise<pg.PoolClient>).catch((error: Error) => {
+        throw asBusy(error) ?? error;
+      });
+    };
+  }
+
   /** Least recently leased first: a pool nobody leases, else any pool with an idle connection. */
   function freeOneSlot(): boolean {
+    if (limits.adaptivePoolCap) {
+      // One connection per database first: a second connection goes before anyone's first.
+      for (const entry of pools.keys()) {
+        const { pool } = entry;
+        if (pool.totalCount > 1 && pool.idleCount > entry.steals && pool.waitingCount === 0) {
+          closeIdleConnection(entry);
+          return true;
+        }
+      }
+      // Then the least used lately of the pools nobody leases (frequency with decay; the least
+      // recently used on a tie), so a busy database keeps its connection through a scan of cold ones.
+      let coldest: PoolEntry | undefined;
+      for (const entry of pools.keys()) {
+        const { pool } = entry;
+        if (entry.leases > 0 || pool.idleCount <= entry.steals || pool.waitingCount > 0) continue;
+        if (coldest === undefined || entry.uses < coldest.uses) coldest = entry;
+      }
+      if (coldest !== undefined) {
+        if (closeWholePools && coldest.pool.idleCount === coldest.pool.totalCount) retirePool(coldest, 'pressure');
+        else closeIdleConnection(coldest);
+        return true;
+      }
+    }
     let unleased: PoolEntry | undefined;
     let leased: PoolEntry | undefined;
     for (const entry of pools.keys()) {
@@ -442,6 +512,7 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
 
   function sweepIdlePools(): void {
     for (const entry of pools.keys()) {
+      entry.uses /= 2;
       if (entry.leases > 0 || entry.usedSinceSweep) {
         entry.usedSinceSweep = false;
         entry.idleSweeps = 0;
@@ -498,6 +569,25 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
   }
 
   return { lease, metrics, close };
+}
+
+/** See openPool: how much longer than acquireTimeoutMs pg-pool lets a connect take. */
+const CONNECT_GRACE_MS = 1000;
+
+/** pg-pool's words when a queued connect or a new connection ran out of connectionTimeoutMillis. */
+const POOL_TIMEOUT = /^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/;
+
+/** A query that waited for its pool's connection (the pool may not grow now) past the deadline. */
+export class PoolBusyError extends Error {
+  override readonly name = 'PoolBusyError';
+
+  constructor(timeoutMs: number, options: { cause: Error }) {
+    super(
+      `${DATABASE_BUSY_MARKER}: no connection of this database's pool became free within ${timeoutMs} ms; the global budget ` +
+        '(DB_MAX_CONNECTIONS) is full, so the pool does not grow (DB_POOL_ADAPTIVE). Retry shortly, or raise DB_MAX_CONNECTIONS.',
+      options,
+    );
+  }
 }
 
 function assertLimits(limits: RegistryLimits): void {

@@ -40,6 +40,13 @@ export type RegistryLimits = {
   acquireTimeoutMs: number;
   /** Pools (and their clients) unused this long are closed. Default 60000. */
   idleTtlMs: number;
+  /**
+   * DB_POOL_ADAPTIVE: while the budget is full or connections wait for it, no pool opens a second
+   * connection (its queries wait for its own, up to acquireTimeoutMs), and slots are freed from
+   * pools holding more than one connection first: each database in use gets one connection
+   * before any gets a second. Default false.
+   */
+  adaptivePoolCap?: boolean;
 };
 
 export type RegistryMetrics = {
