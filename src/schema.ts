@@ -18,6 +18,7 @@ import { PatientResolver } from './resolvers/patient/patient.resolver.js';
 import { PractitionerResolver } from './resolvers/practitioner/practitioner.resolver.js';
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
 import { TenantLifecycleResolver } from './resolvers/tenant/tenant-lifecycle.resolver.js';
+import { TenantDomainResolver } from './resolvers/tenant/tenant-domain.resolver.js';
 import { TenantResolver } from './resolvers/tenant/tenant.resolver.js';
 import { VisitResolver } from './resolvers/visit/visit.resolver.js';
 import './resolvers/common/tenant-level.enum.js';
@@ -29,6 +30,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       ServerInfoResolver,
       TenantResolver,
       TenantLifecycleResolver,
+      TenantDomainResolver,
       AdministrationResolver,
       HomepageResolver,
       CatalogResolver,

@@ -75,6 +75,10 @@ export const ruleTree = {
     setTenantMaintenance: canManageTenantLifecycle,
     deleteTenant: canManageTenantLifecycle,
     restoreTenant: canManageTenantLifecycle,
+    addDomain: canManageTenantLifecycle,
+    verifyDomain: canManageTenantLifecycle,
+    setPrimaryDomain: canManageTenantLifecycle,
+    removeDomain: canManageTenantLifecycle,
     // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
     login: allow,
     verifyTwoFactor: allow,
@@ -119,6 +123,7 @@ export const ruleTree = {
   InvoiceLine: allow,
   DbServer: allow,
   TenantDeletion: allow,
+  ManagedDomain: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,
   AuthPayload: allow,

@@ -10,6 +10,7 @@ import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
+import { type TenantDomains } from './domains/tenant-domains.js';
 
 export type TenancyAdministration = {
   listDbServers(): Promise<DbServerInfo[]>;
@@ -18,15 +19,19 @@ export type TenancyAdministration = {
   /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
   lifecycle: TenantLifecycle;
   createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
+  /** Custom domains: add, verify, primary, remove; checks the actor's subtree itself. */
+  domains: TenantDomains;
 };
 
 export function makeTenancyAdministration(
   tenancy: Tenancy,
   files: Pick<TenantFileStore, 'removeTenant'>,
   cache: Pick<TenantCacheStore, 'flushTenant'>,
-  runSeeders?: SeederRunner,
+  runSeeders: SeederRunner | undefined,
+  domains: TenantDomains,
 ): TenancyAdministration {
   return {
+    domains,
     createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
     lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     listDbServers: () => tenancy.servers.list(),
