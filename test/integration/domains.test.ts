@@ -190,4 +190,19 @@ describe('verification and routing with REQUIRE_VERIFIED_DOMAINS=true', () => {
     expect(code(await app.gql(REMOVE, { id: managed.domain.id }, auth.group))).toBe('NOT_FOUND');
     expect((await add(sibling.id, name, auth.group)).body.errors).toBeUndefined();
   });
+  it('a soft-deleted and restored tenant gets its verified domains back, still verified and routing', async () => {
+    const clinicC = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'SCHEMA', { clusterYears: [] });
+    const name = domainName();
+    const managed = (await add(clinicC.id, name, auth.group)).body.data!.addDomain;
+    expect((await app.gql(VERIFY, { id: managed.domain.id }, auth.system)).body.errors).toBeUndefined();
+    const adminC = await bearer(clinicC.id, ['admin']);
+    const reaches = async () => (await app.gql(PATIENTS, {}, { ...adminC, host: name })).body.errors === undefined;
+    expect(await reaches()).toBe(true);
+    expect((await app.gql('mutation($id: ID!) { deleteTenant(id: $id) { hard } }', { id: clinicC.id }, auth.group)).body.errors).toBeUndefined();
+    expect(await reaches()).toBe(false);
+    expect((await app.gql('mutation($id: ID!) { restoreTenant(id: $id) { status } }', { id: clinicC.id }, auth.group)).body.errors).toBeUndefined();
+    const rows = await app.central.pool.query('SELECT is_verified, verified_at IS NOT NULL AS stamped FROM domains WHERE domain = $1', [name]);
+    expect(rows.rows).toEqual([{ is_verified: true, stamped: true }]);
+    expect(await reaches()).toBe(true);
+  });
 });
