@@ -5,5 +5,6 @@
 import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { clusterGenerateJob, clusterPrepareNextYearJob } from './tenancy/clusters/cluster-service.js';
+import { domainVerifyJob } from './tenancy/domains/domain-jobs.js';
 
-export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob];
+export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob, domainVerifyJob];

@@ -40,11 +40,13 @@ export type StartOptions = {
   auth?: RuntimeOptions['auth'];
   /** Job definitions to register and run. Default the app's (src/app-jobs.ts). */
   jobs?: readonly AnyJobDefinition<TenantContext>[];
+  /** How the domain verification check fetches a token (tests point it at this server). */
+  domainProbe?: RuntimeOptions['domainProbe'];
 };
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   // WORKER (default on): `npm start` runs the job worker in the same process.
-  const runtime = await openRuntime(config, logger, { auth: options.auth, worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}) });
+  const runtime = await openRuntime(config, logger, { auth: options.auth, worker: config.jobs.worker, ...(options.jobs ? { jobs: options.jobs } : {}), domainProbe: options.domainProbe });
   try {
     if (config.tenancy.demoData) {
       const demo = await seedDemoData(runtime.tenancy);
@@ -69,6 +71,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       context: { ...identification, scopes: runtime.scopes, logger, rateLimits: makeRateLimits(config.limits.rate, runtime.redis, rateLimitNamespace(config)) },
       readiness: runtime.readiness,
       metrics: runtime.metrics,
+      domainVerification: (host, token) => runtime.services.administration.domains.servesToken(normalizeHost(host), token),
       homepage: {
         central: runtime.central.prisma,
         identifyHost: async (host) =>

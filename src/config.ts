@@ -116,6 +116,8 @@ const envSchema = z.object({
   TENANTS_SHARED_DATABASE: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected a lower-case database name').default('tenantgraph_tenants'),
   DEMO_DATA: booleanFromEnv.default(true),
   TENANT_DELETE_GRACE_DAYS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more').default(30),
+  /** Unset: true in production, false otherwise. */
+  REQUIRE_VERIFIED_DOMAINS: booleanFromEnv.optional(),
   STORAGE_DIR: z.string().min(1).default('storage'),
   CLUSTER_YEARS_MIN: z.coerce.number({ message: 'expected a year' }).int('expected a whole year').min(1900, 'expected a year from 1900').max(2100, 'expected a year up to 2100').default(2000),
   MIGRATIONS_DIR: z.string().min(1).optional(),
@@ -253,6 +255,8 @@ export type Config = Readonly<{
     clusterPrepareCron: string | undefined;
     /** Days a soft-deleted tenant can still be restored. */
     deleteGraceDays: number;
+    /** Only verified custom domains route to their tenant (subdomains of CENTRAL_DOMAIN always do). */
+    requireVerifiedDomains: boolean;
   }>;
   /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
   migrationsDir: string | undefined;
@@ -403,6 +407,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
       clusterPrepareCron: e.CLUSTER_PREPARE_CRON === 'off' ? undefined : e.CLUSTER_PREPARE_CRON,
       deleteGraceDays: e.TENANT_DELETE_GRACE_DAYS,
+      requireVerifiedDomains: e.REQUIRE_VERIFIED_DOMAINS ?? isProduction,
     },
     migrationsDir: e.MIGRATIONS_DIR,
     jwt: {

@@ -34,6 +34,8 @@ import { openTenancyEvents, type TenancyEvents } from './tenancy/events/index.js
 import { type AccessTokenKeys } from './tenancy/identification/access-tokens.js';
 import { loadAccessTokenKeys } from './tenancy/identification/jwt-secret.js';
 import { makeTenancyAdministration } from './tenancy/administration.js';
+import { httpDomainProbe, type DomainProbe } from './tenancy/domains/domain-probe.js';
+import { makeTenantDomains } from './tenancy/domains/tenant-domains.js';
 import { centralMigrationTarget } from './tenancy/migration-targets.js';
 import { migrate } from './tenancy/migrator/index.js';
 import { createTenancy, type Tenancy } from './tenancy/tenancy.js';
@@ -83,6 +85,8 @@ export type RuntimeOptions = {
   worker?: boolean;
   /** Job definitions to register (and run, with `worker`). Default the app's (src/app-jobs.ts). */
   jobs?: readonly AnyJobDefinition<TenantContext>[];
+  /** How the domain verification check fetches a domain's token. Default: plain HTTP to the domain, port 80. */
+  domainProbe?: DomainProbe;
 };
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -160,7 +164,13 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       fleetMigrations,
       clusterSchemas,
       // `scopes` is made below; provisioning runs a plan's seeders only once the runtime is open.
-      administration: makeTenancyAdministration(tenancy, files, cache, (tenantId, seeders) => makeSeederRunner(scopes)(tenantId, seeders)),
+      administration: makeTenancyAdministration(
+        tenancy,
+        files,
+        cache,
+        (tenantId, seeders) => makeSeederRunner(scopes)(tenantId, seeders),
+        makeTenantDomains({ tenancy, jobs: () => jobs, probe: options.domainProbe ?? httpDomainProbe() }),
+      ),
       jobs,
     };
     const scopes: TenantScopes = makeTenantScopes({

@@ -19,6 +19,7 @@ import { PractitionerResolver } from './resolvers/practitioner/practitioner.reso
 import { ServerInfoResolver } from './resolvers/server-info/server-info.resolver.js';
 import { TenantLifecycleResolver } from './resolvers/tenant/tenant-lifecycle.resolver.js';
 import { PlanResolver } from './resolvers/plan/plan.resolver.js';
+import { TenantDomainResolver } from './resolvers/tenant/tenant-domain.resolver.js';
 import { TenantResolver } from './resolvers/tenant/tenant.resolver.js';
 import { VisitResolver } from './resolvers/visit/visit.resolver.js';
 import './resolvers/common/tenant-level.enum.js';
@@ -31,6 +32,7 @@ export async function makeSchemaDefinition(): Promise<GraphQLSchema> {
       TenantResolver,
       TenantLifecycleResolver,
       PlanResolver,
+      TenantDomainResolver,
       AdministrationResolver,
       HomepageResolver,
       CatalogResolver,

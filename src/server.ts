@@ -48,6 +48,8 @@ export type MakeServerOptions = {
   homepage: HomepageDependencies;
   /** Request metrics and /metrics; without it /metrics answers 404. */
   metrics?: AppMetrics;
+  /** GET /.well-known/tenantgraph-verification/<token>: whether this host's domain row holds the token. */
+  domainVerification?: (host: string | undefined, token: string) => Promise<boolean>;
 };
 
 export type TenantgraphServer = {
@@ -64,9 +66,10 @@ export type TenantgraphServer = {
 
 const GRAPHQL_PATH = '/graphql';
 const METRICS_PATH = '/metrics';
+const VERIFICATION_PATH = '/.well-known/tenantgraph-verification/';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage, metrics }: MakeServerOptions): Promise<TenantgraphServer> {
+export async function makeServer({ config, logger, schema, context: contextDeps, readiness: checkReadiness, homepage, metrics, domainVerification }: MakeServerOptions): Promise<TenantgraphServer> {
   const formatError = withLimitErrors(makeFormatError(logger, currentRequestId));
   const cors = makeCors(config.cors.origins);
   const graphiql = config.explorer.graphiql ? makeGraphiqlRoutes(GRAPHQL_PATH) : undefined;
@@ -138,6 +141,13 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         // Degraded (Redis down) is still 200: the server serves from the database meanwhile.
         if (!readiness.ready) sendJson(res, 503, { status: 'not_ready', reason: readiness.reason });
         else sendJson(res, 200, readiness.degraded === undefined ? { status: 'ready' } : { status: 'degraded', reason: readiness.degraded });
+      } else if (domainVerification && isRead(req) && url.pathname.startsWith(VERIFICATION_PATH)) {
+        // A tenant's domain pointing at us verifies itself: the token only on its own host.
+        const token = url.pathname.slice(VERIFICATION_PATH.length);
+        if (await domainVerification(req.headers.host, token)) {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : token);
+        } else sendJson(res, 404, { error: 'Not found' });
       } else if (url.pathname === '/' && isRead(req)) {
         await serveHomepage(homepage, req, res);
       } else {

@@ -83,6 +83,10 @@ export const ruleTree = {
     changePlan: canManageTenantLifecycle,
     enableModule: canManageTenantLifecycle,
     disableModule: canManageTenantLifecycle,
+    addDomain: canManageTenantLifecycle,
+    verifyDomain: canManageTenantLifecycle,
+    setPrimaryDomain: canManageTenantLifecycle,
+    removeDomain: canManageTenantLifecycle,
     // Sign-in: the credentials (password, refresh token, challenge, code) are the check.
     login: allow,
     verifyTwoFactor: allow,
@@ -130,6 +134,7 @@ export const ruleTree = {
   PlanLimits: allow,
   Subscription: allow,
   TenantDeletion: allow,
+  ManagedDomain: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,
   AuthPayload: allow,

@@ -11,6 +11,7 @@ import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secre
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
 import { makePlanService, type PlanService } from './plans/plans.js';
+import { type TenantDomains } from './domains/tenant-domains.js';
 
 export type TenancyAdministration = {
   listDbServers(): Promise<DbServerInfo[]>;
@@ -21,15 +22,19 @@ export type TenancyAdministration = {
   createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
   /** Plans, a tenant's plan and subscription, module switches; checks the actor's subtree itself. */
   plans: PlanService;
+  /** Custom domains: add, verify, primary, remove; checks the actor's subtree itself. */
+  domains: TenantDomains;
 };
 
 export function makeTenancyAdministration(
   tenancy: Tenancy,
   files: Pick<TenantFileStore, 'removeTenant'>,
   cache: Pick<TenantCacheStore, 'flushTenant'>,
-  runSeeders?: SeederRunner,
+  runSeeders: SeederRunner | undefined,
+  domains: TenantDomains,
 ): TenancyAdministration {
   return {
+    domains,
     createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
     lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
     plans: makePlanService(tenancy),

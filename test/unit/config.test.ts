@@ -135,4 +135,12 @@ describe('operations configuration', () => {
     expect(() => parseConfig({ WARN_POOL_SATURATION: '1.5' })).toThrow(/WARN_POOL_SATURATION: expected at most 1/);
     expect(parseConfig({ METRICS_TENANT_LABELS: '20' }).metrics.tenantLabels).toBe(20);
   });
+  it('routes only verified custom domains in production unless REQUIRE_VERIFIED_DOMAINS says otherwise', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/c', TENANCY_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`, JWT_SECRET: 'x'.repeat(32) };
+    expect(parseConfig({}).tenancy.requireVerifiedDomains).toBe(false);
+    expect(parseConfig({ REQUIRE_VERIFIED_DOMAINS: 'true' }).tenancy.requireVerifiedDomains).toBe(true);
+    expect(parseConfig(production).tenancy.requireVerifiedDomains).toBe(true);
+    expect(parseConfig({ ...production, REQUIRE_VERIFIED_DOMAINS: 'false' }).tenancy.requireVerifiedDomains).toBe(false);
+    expect(() => parseConfig({ REQUIRE_VERIFIED_DOMAINS: 'maybe' })).toThrow(/REQUIRE_VERIFIED_DOMAINS: expected true or false/);
+  });
 });

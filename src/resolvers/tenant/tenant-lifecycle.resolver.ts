@@ -53,7 +53,7 @@ export class TenantDeletion {
 }
 
 /** The actor the lifecycle service checks: permissions.ts admitted only system admins and tenant admins. */
-function actorOf(context: RequestContext): LifecycleActor {
+export function actorOf(context: RequestContext): LifecycleActor {
   const principal = context.principal;
   if (principal.kind === 'user' && principal.isSystemAdmin) return { kind: 'system' };
   if (principal.kind === 'user' && principal.tenantId) return { kind: 'admin', tenantId: principal.tenantId };

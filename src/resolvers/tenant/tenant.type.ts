@@ -4,6 +4,9 @@ import { TenantIsolation, TenantLevel, TenantStatus } from '../common/tenant-lev
 
 @ObjectType({ description: 'A host name that reaches a tenant.' })
 export class TenantDomain {
+  @Field(() => ID)
+  id!: string;
+
   @Field(() => String)
   domain!: string;
 
@@ -12,6 +15,9 @@ export class TenantDomain {
 
   @Field(() => Boolean)
   isVerified!: boolean;
+
+  @Field(() => Date, { nullable: true })
+  verifiedAt?: Date | null;
 }
 
 @ObjectType({ description: 'An app, group or tenant of the hierarchy (central data; never credentials).' })

@@ -73,8 +73,9 @@ export function changesTenantIdentity(event: TenancyEvent): boolean {
 
 /**
  * Events after which a lookup that found nothing may now find something (a new tenant, a new
- * slug or domain). Status changes never do, so a fleet-wide suspension leaves misses cached.
+ * slug or domain). Status changes do not, so a fleet-wide suspension leaves misses cached, except
+ * a restore: the tenant's released domains come back.
  */
 export function mayAddLookups(event: TenancyEvent): boolean {
-  return event.type === 'TenantCreated' || event.type === 'TenantUpdated';
+  return event.type === 'TenantCreated' || event.type === 'TenantUpdated' || (event.type === 'TenantStatusChanged' && event.from === 'DELETED');
 }

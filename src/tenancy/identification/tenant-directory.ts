@@ -115,14 +115,14 @@ type Entry = { chain: TenantChain; tenantIds: readonly string[] };
  */
 export async function createTenantDirectory(options: {
   pool: Pick<pg.Pool, 'query'>;
-  config: { tenancy: Pick<Config['tenancy'], 'cacheMax' | 'cacheTtlMs'> };
+  config: { tenancy: Pick<Config['tenancy'], 'cacheMax' | 'cacheTtlMs'> & Partial<Pick<Config['tenancy'], 'requireVerifiedDomains'>> };
   logger: Logger;
   redis?: RedisClient | undefined;
   events?: TenancyEvents | undefined;
   missTtlMs?: number;
 }): Promise<CachedTenantDirectory> {
   return new CachedTenantDirectory({
-    source: new PgTenantSource(options.pool),
+    source: new PgTenantSource(options.pool, { requireVerifiedDomains: options.config.tenancy.requireVerifiedDomains ?? false }),
     logger: options.logger,
     cacheMax: options.config.tenancy.cacheMax,
     cacheTtlMs: options.config.tenancy.cacheTtlMs,

@@ -60,6 +60,9 @@ const QUERIES: Record<TenantLookup['by'], string> = {
   domain: `${SELECT_CHAIN} FROM domains d JOIN tenants t ON t.id = d.tenant_id ${JOIN_ANCESTORS} WHERE d.domain = $1`,
 };
 
+/** REQUIRE_VERIFIED_DOMAINS: an unverified domain row is as good as none. */
+const VERIFIED_DOMAIN_QUERY = `${QUERIES.domain} AND d.is_verified`;
+
 /** Host names as they reach lookups: lower-case, port stripped; `[` `]` `:` for IPv6 literals. */
 const DOMAIN_PATTERN = /^[a-z0-9._:[\]-]{1,253}$/;
 
@@ -82,12 +85,16 @@ export function isPlausibleLookup(lookup: TenantLookup): boolean {
 }
 
 export class PgTenantSource implements TenantSource {
-  constructor(private readonly pool: Pick<pg.Pool, 'query'>) {}
+  constructor(
+    private readonly pool: Pick<pg.Pool, 'query'>,
+    private readonly options: { requireVerifiedDomains?: boolean } = {},
+  ) {}
 
   async find(lookup: TenantLookup): Promise<TenantChain | undefined> {
     if (!isPlausibleLookup(lookup)) return undefined;
     const value = lookup.by === 'id' ? lookup.value.toLowerCase() : lookup.value;
-    const result = await this.pool.query<ChainRow>(QUERIES[lookup.by], [value]);
+    const sql = lookup.by === 'domain' && this.options.requireVerifiedDomains ? VERIFIED_DOMAIN_QUERY : QUERIES[lookup.by];
+    const result = await this.pool.query<ChainRow>(sql, [value]);
     const row = result.rows[0];
     return row ? buildChain(row) : undefined;
   }

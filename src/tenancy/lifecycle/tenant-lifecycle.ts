@@ -129,12 +129,15 @@ export function makeTenantLifecycle(deps: {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const released = await client.query<{ domain: string; is_primary: boolean }>('DELETE FROM domains WHERE tenant_id = $1 RETURNING domain, is_primary', [id]);
+        const released = await client.query<{ domain: string; is_primary: boolean; verified_at: Date | null }>(
+          'DELETE FROM domains WHERE tenant_id = $1 RETURNING domain, is_primary, verified_at',
+          [id],
+        );
         const updated = await client.query(
           `UPDATE tenants SET status = 'DELETED', deleted_at = now(), updated_at = now(),
                   metadata = metadata || jsonb_build_object('statusBeforeDelete', status, 'releasedDomains', $3::jsonb)
             WHERE id = $1 AND status = ANY($2::text[])`,
-          [id, ['ACTIVE', 'SUSPENDED', 'FAILED'], JSON.stringify(released.rows.map((r) => ({ domain: r.domain, isPrimary: r.is_primary })))],
+          [id, ['ACTIVE', 'SUSPENDED', 'FAILED'], JSON.stringify(released.rows.map((r) => ({ domain: r.domain, isPrimary: r.is_primary, verifiedAt: r.verified_at })))],
         );
         if (updated.rowCount !== 1) throw conflict(`Tenant ${row.slug} changed meanwhile; try again`);
         await client.query('COMMIT');
@@ -162,12 +165,16 @@ export function makeTenantLifecycle(deps: {
       }
       const previous = typeof row.metadata.statusBeforeDelete === 'string' ? row.metadata.statusBeforeDelete : 'ACTIVE';
       const restoredStatus: TenantStatus = previous === 'FAILED' ? 'FAILED' : previous === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
-      const domains = Array.isArray(row.metadata.releasedDomains) ? (row.metadata.releasedDomains as { domain: string; isPrimary: boolean }[]) : [];
+      const domains = Array.isArray(row.metadata.releasedDomains) ? (row.metadata.releasedDomains as { domain: string; isPrimary: boolean; verifiedAt?: string | null }[]) : [];
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         for (const domain of domains) {
-          await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3) ON CONFLICT (domain) DO NOTHING', [id, domain.domain, domain.isPrimary]);
+          // A domain verified before the delete stays verified (REQUIRE_VERIFIED_DOMAINS): it routes again at once.
+          await client.query(
+            'INSERT INTO domains (tenant_id, domain, is_primary, is_verified, verified_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain) DO NOTHING',
+            [id, domain.domain, domain.isPrimary, Boolean(domain.verifiedAt), domain.verifiedAt ?? null],
+          );
         }
         await client.query(
           `UPDATE tenants SET status = $2, deleted_at = NULL, updated_at = now(), metadata = metadata - 'statusBeforeDelete' - 'releasedDomains'
