@@ -143,7 +143,8 @@ describe('verification and routing with REQUIRE_VERIFIED_DOMAINS=true', () => {
     const verify = await app.gql<{ verifyDomain: Managed }>(VERIFY, { id: managed.domain.id }, auth.group);
     expect(verify.body.errors).toBeUndefined();
     expect(verify.body.data!.verifyDomain).toMatchObject({ checkQueued: true, domain: { isVerified: false } });
-    await within(15_000, async () => (await app.central.pool.query('SELECT is_verified FROM domains WHERE id = $1', [managed.domain.id])).rows[0].is_verified === true);
+    // The job runs on the worker's next poll; generous under a loaded machine (the 1 s bound below is the one the issue sets).
+    await within(45_000, async () => (await app.central.pool.query('SELECT is_verified FROM domains WHERE id = $1', [managed.domain.id])).rows[0].is_verified === true);
     const took = await within(1000, () => routes(other, name));
     expect(took).toBeLessThan(1000);
     expect(await routes(app, name)).toBe(true);
