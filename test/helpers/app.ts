@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { type DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { startApp, type RunningApp, type StartOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -56,13 +55,12 @@ export function testEnv(): Record<string, string> {
 /**
  * Starts the whole server on a free port against this run's test database.
  * `options.logger` replaces the default one (e.g. to capture log lines).
- * @param logDestination where log lines go (e.g. a stream that keeps them); default stdout
  */
-export async function startTestApp(env: Record<string, string> = {}, options: StartOptions & { logger?: Logger } = {}, logDestination?: DestinationStream): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: StartOptions & { logger?: Logger } = {}): Promise<TestApp> {
   const config = parseConfig({ ...testEnv(), ...env });
   // Each test app counts failed sign-ins under its own Redis keys: tests share Redis and 127.0.0.1.
   const throttleKeyPrefix = `tg:login:test:${inject('runId')}:${randomBytes(4).toString('hex')}`;
-  const logger = options.logger ?? makeLogger(config.log.level, 'tenantgraph', { destination: logDestination });
+  const logger = options.logger ?? makeLogger(config.log.level);
   const app = await startApp(config, logger, { ...options, auth: { throttleKeyPrefix, ...options.auth } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
@@ -109,10 +107,10 @@ export function postJson<T>(port: number, path: string, payload: unknown, header
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
-/** Log lines kept in memory: pass `stream` to startTestApp (with LOG_LEVEL set) and read `lines`. */
-export function logCapture(): { stream: DestinationStream; lines: string[] } {
+/** A logger whose lines are kept as written (JSON text), for tests that search them for secrets. */
+export function logCapture(level = 'trace'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  return { lines, stream: { write: (line: string) => void lines.push(line) } };
+  return { lines, logger: makeLogger(level, 'tenantgraph', { destination: { write: (line: string) => void lines.push(line) } }) };
 }
 
 /** A logger whose JSON lines are kept in `lines` (parsed), for tests that read the logs. */

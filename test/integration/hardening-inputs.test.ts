@@ -21,7 +21,7 @@ const CREATE = 'mutation($input: CreatePatientInput!) { createPatient(input: $in
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 beforeAll(async () => {
-  app = await startTestApp({ LOG_LEVEL: 'trace' }, {}, logs.stream);
+  app = await startTestApp({ LOG_LEVEL: 'trace' }, { logger: logs.logger });
   hierarchy = await makeHierarchy(app.tenancy, 1);
   clinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE');
   adminToken = await app.token({ subject: 'clinic-admin', tenantId: clinic.id, roles: ['admin'] });

@@ -59,7 +59,7 @@ describe('PostgreSQL restarts under load, with a password in DATABASE_URL', () =
     await admin.query(`CREATE ROLE ${ROLE} LOGIN CREATEDB CREATEROLE PASSWORD '${PASSWORD}'`);
     await admin.end();
 
-    app = await startTestApp({ DATABASE_URL: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${port}/tg_central`, LOG_LEVEL: 'trace', DB_ACQUIRE_TIMEOUT_MS: '2000' }, {}, logs.stream);
+    app = await startTestApp({ DATABASE_URL: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${port}/tg_central`, LOG_LEVEL: 'trace', DB_ACQUIRE_TIMEOUT_MS: '2000' }, { logger: logs.logger });
     const hierarchy = await makeHierarchy(app.tenancy, 1);
     const databaseClinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE');
     const schemaClinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'SCHEMA');
