@@ -169,6 +169,7 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES: positiveInt.default(5),
   LOGIN_LOCK_SECONDS: positiveInt.default(900),
   REQUIRE_ADMIN_2FA: booleanFromEnv.optional(),
+  // Legacy: read-only key for TOTP secrets stored before they joined TENANCY_ENCRYPTION_KEYS.
   ENCRYPTION_KEY: z
     .string()
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'expected 32 bytes in base64 (e.g. `openssl rand -base64 32`)')
@@ -321,8 +322,11 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Variables whose values are never repeated in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'TENANCY_ENCRYPTION_KEYS']);
+/**
+ * Variables whose values are never repeated in an error message: keys, tokens, and URLs that can
+ * carry a password.
+ */
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_KEYS', 'TENANCY_ENCRYPTION_KEYS', 'ENCRYPTION_KEY', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
 
 /** One line per problem: `VAR: what is wrong (got "value"); how to fix`. */
 function formatConfigError(issues: readonly z.core.$ZodIssue[], env: Record<string, string | undefined>): string {

@@ -151,7 +151,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     // Redis is optional at run time: while it is down, readiness says degraded (200), not not-ready.
     const readiness = makeReadinessCheck(central.pool, centralTarget, [() => cache.health()]);
     const tokens = await loadAccessTokenKeys(config);
-    const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, directory: tenancy.directory, logger, redis, ...options.auth });
+    const auth = await createAuthServices({ config, pool: central.pool, keys: tokens, keyRing: tenancy.keyRing, directory: tenancy.directory, logger, redis, ...options.auth });
     const services: ScopeServices = {
       version,
       readiness,

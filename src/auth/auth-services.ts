@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { type Config } from '../config.js';
-import { loadSecretBox, type SecretBox } from '../infra/crypto/secret-box.js';
+import { type KeyRing } from '../infra/crypto/key-ring.js';
 import { type Logger } from '../infra/logger.js';
 import { type RedisClient } from '../infra/redis.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
@@ -36,6 +36,8 @@ export type AuthOptions = {
   config: Config;
   pool: pg.Pool;
   keys: AccessTokenKeys;
+  /** Encrypts the TOTP secrets (the tenancy's ring: one set of keys for every stored secret). */
+  keyRing: KeyRing;
   directory: TenantDirectory;
   logger: Logger;
   redis?: RedisClient;
@@ -51,13 +53,12 @@ export async function createAuthServices(options: AuthOptions): Promise<AuthServ
   const { config, pool, keys, directory } = options;
   const clock = options.clock ?? (() => new Date());
   const audit = new AuditLog(pool);
-  let box: Promise<SecretBox> | undefined;
   const twoFactor = new TwoFactor({
     pool,
     keys,
     clock,
     requireForSystemAdmins: config.auth.requireAdmin2fa,
-    secretBox: () => (box ??= loadSecretBox(config)),
+    keyRing: options.keyRing,
   });
   const throttle = new LoginThrottle({
     maxFailures: config.auth.loginMaxFailures,

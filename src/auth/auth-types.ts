@@ -23,12 +23,14 @@ export type AccountRow = {
   is_system_admin: boolean;
   is_active: boolean;
   two_factor_secret_ciphertext: string | null;
+  /** Key ring id of the ciphertext; null for secrets stored before the ring (read with ENCRYPTION_KEY). */
+  two_factor_secret_key_id: string | null;
   two_factor_enabled_at: Date | null;
   two_factor_recovery_hashes: string[];
 };
 
 export const ACCOUNT_COLUMNS =
-  'id, email, name, password_hash, is_system_admin, is_active, two_factor_secret_ciphertext, two_factor_enabled_at, two_factor_recovery_hashes';
+  'id, email, name, password_hash, is_system_admin, is_active, two_factor_secret_ciphertext, two_factor_secret_key_id, two_factor_enabled_at, two_factor_recovery_hashes';
 
 /** Sign-in access tokens live at most this long (the 15 minutes). */
 export const SESSION_ACCESS_TOKEN_MAX_SECONDS = 900;

@@ -1,6 +1,7 @@
 /**
  * Two-factor sign-in (TOTP with otpauth, plus one-time recovery codes). The TOTP secret is stored
- * encrypted (src/infra/crypto/secret-box.ts); recovery codes as SHA-256 hashes, each removed when
+ * encrypted under the key ring (TENANCY_ENCRYPTION_KEYS, rotated with every other stored secret by
+ * `keys:rotate`; src/tenancy/secrets/stored-secrets.ts); recovery codes as SHA-256 hashes, each removed when
  * used. A password sign-in that needs a second factor gets a challenge: a 5-minute JWT for the
  * account, audience `<JWT_AUDIENCE>#2fa`, useless as an access token.
  */
@@ -8,7 +9,8 @@ import { jwtVerify, SignJWT } from 'jose';
 import * as OTPAuth from 'otpauth';
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors/index.js';
-import { type SecretBox } from '../infra/crypto/secret-box.js';
+import { type KeyRing } from '../infra/crypto/key-ring.js';
+import { totpSecretContext } from '../tenancy/secrets/stored-secrets.js';
 import { type AccessTokenKeys } from '../tenancy/identification/access-tokens.js';
 import { findAccountById } from './accounts.js';
 import { type AccountRow, type Clock } from './auth-types.js';
@@ -21,8 +23,7 @@ const ISSUER = 'tenantgraph';
 export type TwoFactorDependencies = {
   pool: pg.Pool;
   keys: AccessTokenKeys;
-  /** Loaded on first use, so an installation without ENCRYPTION_KEY runs until someone enrols. */
-  secretBox: () => Promise<SecretBox>;
+  keyRing: KeyRing;
   requireForSystemAdmins: boolean;
   clock: Clock;
 };
@@ -69,12 +70,11 @@ export class TwoFactor {
     const secret = new OTPAuth.Secret({ size: 20 });
     const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret });
     const recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomSecret(10));
-    const box = await this.deps.secretBox();
-    await this.deps.pool.query('UPDATE accounts SET two_factor_secret_ciphertext = $2, two_factor_recovery_hashes = $3::jsonb WHERE id = $1', [
-      account.id,
-      box.encrypt(secret.base32),
-      JSON.stringify(recoveryCodes.map(sha256)),
-    ]);
+    const sealed = this.deps.keyRing.encrypt(secret.base32, totpSecretContext(account.id));
+    await this.deps.pool.query(
+      'UPDATE accounts SET two_factor_secret_ciphertext = $2, two_factor_secret_key_id = $3, two_factor_recovery_hashes = $4::jsonb WHERE id = $1',
+      [account.id, sealed.ciphertext, sealed.keyId, JSON.stringify(recoveryCodes.map(sha256))],
+    );
     return { secret: secret.base32, otpauthUri: totp.toString(), recoveryCodes };
   }
 
@@ -84,8 +84,11 @@ export class TwoFactor {
    */
   async verify(account: AccountRow, code: string): Promise<{ ok: boolean; method: 'totp' | 'recovery' | null }> {
     if (!account.two_factor_secret_ciphertext) return { ok: false, method: null };
-    const box = await this.deps.secretBox();
-    const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret: OTPAuth.Secret.fromBase32(box.decrypt(account.two_factor_secret_ciphertext)) });
+    const secret = this.deps.keyRing.decrypt(
+      { ciphertext: account.two_factor_secret_ciphertext, keyId: account.two_factor_secret_key_id },
+      totpSecretContext(account.id),
+    );
+    const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret: OTPAuth.Secret.fromBase32(secret) });
     const cleaned = code.replace(/\s/g, '');
     if (/^\d{6}$/.test(cleaned) && totp.validate({ token: cleaned, timestamp: this.deps.clock().getTime(), window: 1 }) !== null) {
       if (account.two_factor_enabled_at === null) {

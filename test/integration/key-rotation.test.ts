@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateKeyEntry, makeKeyRing, parseKeyRingSpec } from '../../src/infra/crypto/key-ring.js';
 import { rotateStoredSecrets } from '../../src/tenancy/secrets/rotate-secrets.js';
-import { adminPasswordContext } from '../../src/tenancy/secrets/stored-secrets.js';
+import { legacyOpener, sealLegacy } from '../../src/infra/crypto/legacy-secret-box.js';
+import { randomBytes } from 'node:crypto';
+import { adminPasswordContext, totpSecretContext } from '../../src/tenancy/secrets/stored-secrets.js';
 import { startTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -123,5 +125,32 @@ describe('rotating the encryption keys', () => {
     expect(result.body.data!.rotateEncryptionKeys.rotated).toBe(0);
     expect(result.body.data!.rotateEncryptionKeys.failures).toHaveLength(12);
     expect(JSON.stringify(result.body)).not.toMatch(/stored-pw-/);
+  });
+
+  it('moves two-factor secrets onto the newest key too, including ones stored before the ring (ENCRYPTION_KEY)', async () => {
+    const legacyKey = randomBytes(32);
+    const onRing = randomUUID();
+    const beforeRing = randomUUID();
+    const sealed = oldRing.encrypt('ONRINGSECRETAAAA', totpSecretContext(onRing));
+    await pool.query(
+      `INSERT INTO accounts (id, email, name, two_factor_secret_ciphertext, two_factor_secret_key_id)
+       VALUES ($1, $2, 'On ring', $3, $4), ($5, $6, 'Before ring', $7, NULL)`,
+      [onRing, `on-ring-${onRing}@rotation.test`, sealed.ciphertext, sealed.keyId, beforeRing, `before-${beforeRing}@rotation.test`, sealLegacy(legacyKey, 'LEGACYSECRETBBBB')],
+    );
+    // Without the legacy key the old secret is reported, not lost.
+    const withoutLegacy = await rotateStoredSecrets(pool, makeKeyRing(parseKeyRingSpec(ringSpec(k3, k2))), { batchSize: 5 });
+    expect(withoutLegacy.failures).toEqual([{ secret: 'two-factor (TOTP) secret', rowId: beforeRing, reason: expect.stringMatching(/no legacy key/) }]);
+    const report = await rotateStoredSecrets(pool, makeKeyRing(parseKeyRingSpec(ringSpec(k3, k2)), { legacy: legacyOpener(legacyKey) }), { batchSize: 5 });
+    expect(report.failures).toEqual([]);
+    expect(report.rotated).toBe(1);
+    const rows = await pool.query<{ id: string; c: string; k: string }>(
+      'SELECT id, two_factor_secret_ciphertext AS c, two_factor_secret_key_id AS k FROM accounts WHERE id = ANY($1::uuid[])',
+      [[onRing, beforeRing]],
+    );
+    const newest = makeKeyRing([k3]);
+    const plain = Object.fromEntries(rows.rows.map((row) => [row.id, newest.decrypt({ ciphertext: row.c, keyId: row.k }, totpSecretContext(row.id))]));
+    expect(plain).toEqual({ [onRing]: 'ONRINGSECRETAAAA', [beforeRing]: 'LEGACYSECRETBBBB' });
+    expect(rows.rows.every((row) => row.k === 't3')).toBe(true);
+    await pool.query('DELETE FROM accounts WHERE id = ANY($1::uuid[])', [[onRing, beforeRing]]);
   });
 });

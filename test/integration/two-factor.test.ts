@@ -30,7 +30,10 @@ describe('two-factor sign-in', () => {
     const { secret, otpauthUri, recoveryCodes } = enrolment.body.data!.enrolTwoFactor;
     expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
     expect(recoveryCodes).toHaveLength(10);
-    const stored = (await app.central.pool.query('SELECT two_factor_secret_ciphertext, two_factor_recovery_hashes FROM accounts WHERE id = $1', [admin.id])).rows[0];
+    const stored = (
+      await app.central.pool.query('SELECT two_factor_secret_ciphertext, two_factor_secret_key_id, two_factor_recovery_hashes FROM accounts WHERE id = $1', [admin.id])
+    ).rows[0];
+    expect(stored.two_factor_secret_key_id).toBe('t1'); // on the key ring, so keys:rotate covers it
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(JSON.stringify(stored)).not.toContain(recoveryCodes[0]);
 

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { generateKeyEntry, makeKeyRing, parseKeyRingSpec } from '../../src/infra/crypto/key-ring.js';
 import { loadKeyRing } from '../../src/infra/crypto/load-key-ring.js';
+import { legacyOpener, sealLegacy } from '../../src/infra/crypto/legacy-secret-box.js';
+import { randomBytes } from 'node:crypto';
 
 const k1 = generateKeyEntry('k1');
 const k2 = generateKeyEntry('k2');
@@ -35,6 +37,18 @@ describe('the key ring', () => {
     expect(() => ring.decrypt({ ...stored, ciphertext: bytes.toString('base64') }, 'db_servers:a:admin_password')).toThrow(/altered/);
     expect(() => makeKeyRing([k2]).decrypt(stored, 'db_servers:a:admin_password')).toThrow(/no key "k1"/);
     expect(() => ring.decrypt({ ciphertext: 'AAAA', keyId: 'k1' }, 'x')).toThrow(/truncated/);
+  });
+
+  it('reads a secret with no key id through the legacy opener only, and encrypts new ones on the ring', () => {
+    const legacyKey = randomBytes(32);
+    const sealed = sealLegacy(legacyKey, 'JBSWY3DPEHPK3PXP');
+    const ring = makeKeyRing([k1], { legacy: legacyOpener(legacyKey) });
+    expect(ring.decrypt({ ciphertext: sealed, keyId: null }, 'accounts:x:totp_secret')).toBe('JBSWY3DPEHPK3PXP');
+    expect(() => makeKeyRing([k1]).decrypt({ ciphertext: sealed, keyId: null }, 'ctx')).toThrow(/no legacy key/);
+    expect(() => makeKeyRing([k1], { legacy: legacyOpener(randomBytes(32)) }).decrypt({ ciphertext: sealed, keyId: null }, 'ctx')).toThrow(
+      /does not decrypt with the legacy key/,
+    );
+    expect(ring.encrypt('new', 'ctx').keyId).toBe('k1');
   });
 
   it('parses kid:base64 lists and names bad entries without repeating a key', () => {

@@ -15,14 +15,18 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type EncryptedSecret = { ciphertext: string; keyId: string };
+/**
+ * `keyId` null: a secret written before it joined the ring (src/infra/crypto/legacy-secret-box.ts),
+ * readable while the ring has a legacy opener, and moved onto the ring by rotation.
+ */
+export type EncryptedSecret = { ciphertext: string; keyId: string | null };
 
 export interface KeyRing {
   /** Id of the key new secrets are encrypted with (the first listed). */
   readonly currentKeyId: string;
   /** Every key id the ring can decrypt, newest first. */
   readonly keyIds: readonly string[];
-  encrypt(plaintext: string, context: string): EncryptedSecret;
+  encrypt(plaintext: string, context: string): EncryptedSecret & { keyId: string };
   /** Throws when the key id is unknown or the ciphertext was altered or moved. */
   decrypt(secret: EncryptedSecret, context: string): string;
 }
@@ -67,7 +71,12 @@ function decodeKey(base64: string): Buffer | undefined {
   return bytes.length === KEY_BYTES ? bytes : undefined;
 }
 
-export function makeKeyRing(entries: readonly KeyRingEntry[]): KeyRing {
+export type KeyRingOptions = {
+  /** Reads secrets stored with no key id (the format before the ring); without it they do not decrypt. */
+  legacy?: (ciphertext: string) => string;
+};
+
+export function makeKeyRing(entries: readonly KeyRingEntry[], options: KeyRingOptions = {}): KeyRing {
   if (entries.length === 0) throw new KeyRingError('a key ring needs at least one key');
   const keys = new Map<string, Buffer>();
   for (const entry of entries) {
@@ -75,6 +84,14 @@ export function makeKeyRing(entries: readonly KeyRingEntry[]): KeyRing {
     if (!key) throw new KeyRingError(`key ${entry.id}: expected ${KEY_BYTES} bytes in base64`);
     keys.set(entry.id, key);
   }
+  const openLegacy = (ciphertext: string): string => {
+    if (!options.legacy) throw new KeyRingError('a stored secret has no key id, and no legacy key (ENCRYPTION_KEY) is set to read it');
+    try {
+      return options.legacy(ciphertext);
+    } catch {
+      throw new KeyRingError('a stored secret with no key id does not decrypt with the legacy key (ENCRYPTION_KEY)');
+    }
+  };
   const currentKeyId = entries[0]!.id;
   const currentKey = keys.get(currentKeyId)!;
   return {
@@ -88,6 +105,7 @@ export function makeKeyRing(entries: readonly KeyRingEntry[]): KeyRing {
       return { ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'), keyId: currentKeyId };
     },
     decrypt(secret, context) {
+      if (secret.keyId === null || secret.keyId === '') return openLegacy(secret.ciphertext);
       const key = keys.get(secret.keyId);
       if (!key) throw new KeyRingError(`no key ${JSON.stringify(secret.keyId)} in TENANCY_ENCRYPTION_KEYS; add it back (after the newest) to read this secret`);
       const raw = Buffer.from(secret.ciphertext, 'base64');
