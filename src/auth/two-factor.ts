@@ -79,8 +79,8 @@ export class TwoFactor {
   }
 
   /**
-   * Checks a TOTP code (±1 period) or a recovery code (enrolled accounts only; it is used up).
-   * A correct TOTP code during enrolment enables two-factor sign-in.
+   * Checks a TOTP code (±1 period, each period's code once) or a recovery code (enrolled accounts
+   * only; it is used up). A correct TOTP code during enrolment enables two-factor sign-in.
    */
   async verify(account: AccountRow, code: string): Promise<{ ok: boolean; method: 'totp' | 'recovery' | null }> {
     if (!account.two_factor_secret_ciphertext) return { ok: false, method: null };
@@ -90,11 +90,18 @@ export class TwoFactor {
     );
     const totp = new OTPAuth.TOTP({ issuer: ISSUER, label: account.email, secret: OTPAuth.Secret.fromBase32(secret) });
     const cleaned = code.replace(/\s/g, '');
-    if (/^\d{6}$/.test(cleaned) && totp.validate({ token: cleaned, timestamp: this.deps.clock().getTime(), window: 1 }) !== null) {
-      if (account.two_factor_enabled_at === null) {
-        await this.deps.pool.query('UPDATE accounts SET two_factor_enabled_at = $2 WHERE id = $1', [account.id, this.deps.clock()]);
-      }
-      return { ok: true, method: 'totp' };
+    const now = this.deps.clock().getTime();
+    const delta = /^\d{6}$/.test(cleaned) ? totp.validate({ token: cleaned, timestamp: now, window: 1 }) : null;
+    if (delta !== null) {
+      // Each time step's code works once: the step is recorded atomically, so two concurrent
+      // uses of one code (or a replay within its window) see one success.
+      const step = totp.counter({ timestamp: now }) + delta;
+      const accepted = await this.deps.pool.query(
+        `UPDATE accounts SET two_factor_last_step = $2, two_factor_enabled_at = coalesce(two_factor_enabled_at, $3)
+          WHERE id = $1 AND (two_factor_last_step IS NULL OR two_factor_last_step < $2)`,
+        [account.id, step, this.deps.clock()],
+      );
+      return accepted.rowCount === 1 ? { ok: true, method: 'totp' } : { ok: false, method: null };
     }
     if (account.two_factor_enabled_at === null) return { ok: false, method: null };
     // Remove the code's hash atomically, so a recovery code works once even under concurrency.

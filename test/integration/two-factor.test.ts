@@ -38,7 +38,8 @@ describe('two-factor sign-in', () => {
     expect(JSON.stringify(stored)).not.toContain(recoveryCodes[0]);
 
     expect((await app.gql(VERIFY, { c: challenge, code: '000000' })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const signedIn = await app.gql<{ verifyTwoFactor: { accessToken: string } }>(VERIFY, { c: challenge, code: totp(secret) });
+    const usedCode = totp(secret);
+    const signedIn = await app.gql<{ verifyTwoFactor: { accessToken: string } }>(VERIFY, { c: challenge, code: usedCode });
     expect(signedIn.body.errors).toBeUndefined();
     expect(signedIn.body.data!.verifyTwoFactor.accessToken).toBeTruthy();
 
@@ -46,6 +47,9 @@ describe('two-factor sign-in', () => {
     const next = await app.gql(LOGIN, { email: admin.email, password: PASSWORD });
     expect(next.body.errors![0]!.extensions).toMatchObject({ code: 'TWO_FACTOR_REQUIRED', enrolmentRequired: false });
     const nextChallenge = next.body.errors![0]!.extensions!.challenge as string;
+    // The code that signed in a moment ago is used up, though still inside its time window.
+    const replayed = await app.gql(VERIFY, { c: nextChallenge, code: usedCode });
+    expect(replayed.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await app.gql(VERIFY, { c: nextChallenge, code: recoveryCodes[0] })).body.errors).toBeUndefined();
     expect((await app.gql(VERIFY, { c: nextChallenge, code: recoveryCodes[0] })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
