@@ -6,5 +6,6 @@ import { type AnyJobDefinition } from './infra/jobs/index.js';
 import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { clusterGenerateJob, clusterPrepareNextYearJob } from './tenancy/clusters/cluster-service.js';
 import { domainVerifyJob } from './tenancy/domains/domain-jobs.js';
+import { purgeDeletedJob } from './tenancy/lifecycle/purge-deleted.js';
 
-export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob, domainVerifyJob];
+export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob, domainVerifyJob, purgeDeletedJob];

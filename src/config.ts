@@ -125,6 +125,10 @@ const envSchema = z.object({
     .string()
     .regex(/^(off|(\S+\s+){4}\S+)$/, 'expected a 5-field cron expression like "0 3 * * *", or off')
     .default('0 3 * * *'),
+  TENANT_PURGE_CRON: z
+    .string()
+    .regex(/^(off|(\S+\s+){4}\S+)$/, 'expected a 5-field cron expression like "30 3 * * *", or off')
+    .default('30 3 * * *'),
   CLUSTER_PREPARE_FROM: z
     .string()
     .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
@@ -256,6 +260,8 @@ export type Config = Readonly<{
     clusterPrepareCron: string | undefined;
     /** Days a soft-deleted tenant can still be restored. */
     deleteGraceDays: number;
+    /** When the worker hard-deletes soft-deleted tenants past the grace period (pg-boss cron); undefined: never. */
+    purgeCron: string | undefined;
     /** Only verified custom domains route to their tenant (subdomains of CENTRAL_DOMAIN always do). */
     requireVerifiedDomains: boolean;
   }>;
@@ -411,6 +417,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       clusterPrepareFrom: e.CLUSTER_PREPARE_FROM,
       clusterPrepareCron: e.CLUSTER_PREPARE_CRON === 'off' ? undefined : e.CLUSTER_PREPARE_CRON,
       deleteGraceDays: e.TENANT_DELETE_GRACE_DAYS,
+      purgeCron: e.TENANT_PURGE_CRON === 'off' ? undefined : e.TENANT_PURGE_CRON,
       requireVerifiedDomains: e.REQUIRE_VERIFIED_DOMAINS ?? isProduction,
     },
     migrationsDir: e.MIGRATIONS_DIR,

@@ -4,6 +4,7 @@
  * — opened in one place and closed in reverse. The HTTP server (app.ts), every CLI command and the
  * job worker are thin shells over it.
  */
+import { purgeDeletedJob } from './tenancy/lifecycle/purge-deleted.js';
 import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
 import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
@@ -188,6 +189,10 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     // The yearly cluster step, daily: next year's schemas from CLUSTER_PREPARE_FROM on (src/tenancy/clusters/cluster-service.ts).
     if (worker && config.tenancy.clusterPrepareCron && jobDefinitions.includes(clusterPrepareNextYearJob)) {
       await jobs.schedule(clusterPrepareNextYearJob, config.tenancy.clusterPrepareCron);
+    }
+    // Soft deletes past TENANT_DELETE_GRACE_DAYS, daily (src/tenancy/lifecycle/purge-deleted.ts).
+    if (worker && config.tenancy.purgeCron && jobDefinitions.includes(purgeDeletedJob)) {
+      await jobs.schedule(purgeDeletedJob, config.tenancy.purgeCron);
     }
 
     let closing: Promise<void> | undefined;

@@ -12,6 +12,7 @@ import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.j
 import { type Tenancy } from './tenancy.js';
 import { makePlanService, type PlanService } from './plans/plans.js';
 import { type TenantDomains } from './domains/tenant-domains.js';
+import { purgeExpiredDeletions, type PurgeCandidate, type PurgeReport } from './lifecycle/purge-deleted.js';
 
 export type TenancyAdministration = {
   listDbServers(): Promise<DbServerInfo[]>;
@@ -24,6 +25,8 @@ export type TenancyAdministration = {
   plans: PlanService;
   /** Custom domains: add, verify, primary, remove; checks the actor's subtree itself. */
   domains: TenantDomains;
+  /** Hard-deletes soft-deleted tenants past TENANT_DELETE_GRACE_DAYS (the daily purge job). */
+  purgeExpiredDeletions(options?: { onTenant?: (candidate: PurgeCandidate, outcome: 'purged' | 'failed') => void }): Promise<PurgeReport>;
 };
 
 export function makeTenancyAdministration(
@@ -33,10 +36,13 @@ export function makeTenancyAdministration(
   runSeeders: SeederRunner | undefined,
   domains: TenantDomains,
 ): TenancyAdministration {
+  const graceDays = tenancy.config.tenancy.deleteGraceDays;
+  const lifecycle = makeTenantLifecycle({ tenancy, files, cache, graceDays });
   return {
     domains,
     createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
-    lifecycle: makeTenantLifecycle({ tenancy, files, cache, graceDays: tenancy.config.tenancy.deleteGraceDays }),
+    lifecycle,
+    purgeExpiredDeletions: (options = {}) => purgeExpiredDeletions({ central: tenancy.central, lifecycle, graceDays, logger: tenancy.logger, onTenant: options.onTenant }),
     plans: makePlanService(tenancy),
     listDbServers: () => tenancy.servers.list(),
     addDbServer: (input) => tenancy.servers.add(input),

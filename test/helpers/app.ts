@@ -38,6 +38,8 @@ export function testEnv(): Record<string, string> {
     DEMO_DATA: 'false',
     // The daily cluster step would make next year's schemas mid-test after 03:00 UTC; tests drive it themselves.
     CLUSTER_PREPARE_CRON: 'off',
+    // Likewise the daily purge: tests age their own deleted tenants and purge them themselves.
+    TENANT_PURGE_CRON: 'off',
     // Test files run in parallel from 127.0.0.1 and share this run's rate-limit counters in Redis:
     // a test about rate limits sets its own low limits and its own client address.
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
