@@ -3,8 +3,10 @@
  * and a list of abilities (never more than their creator holds).
  *
  * Revocation reaches every process within a second: a bearer lookup is cached in process for at
- * most API_TOKEN_CACHE_MS (0.5 s), and revoking evicts this process's entry at once. (Typed tenancy events
- * over Redis pub/sub are being built separately; this cache needs no channel.)
+ * most API_TOKEN_CACHE_MS (0.5 s), and revoking evicts this process's entry at once. Deliberately
+ * not the tenancy events: a lost pub/sub message (Redis restarting) would leave a revoked token
+ * working for a whole longer TTL, while this bound holds with no channel at all, for one indexed
+ * lookup per token per half second.
  * `last_used_at` is written at most once a minute per token, off the request's path.
  */
 import { LRUCache } from 'lru-cache';
