@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { inject } from 'vitest';
@@ -22,6 +23,24 @@ export type TestApp = RunningApp & {
 
 /** The key ring of test apps (one key, id `t1`); tests of rotation add a newer one in front. */
 export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
+
+/**
+ * A central database of the calling file's own, for tests that sweep every row they can see
+ * (rotation, purges, placement). Its name carries the run id, so teardown drops it. Returns its URL.
+ */
+export async function ownCentralDatabase(name: string): Promise<string> {
+  const database = `tg_${name}_${inject('runId')}`;
+  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/${database}`;
+  return url.toString();
+}
 
 /** Environment every test app shares: this run's database, Redis, and storage names. */
 export function testEnv(): Record<string, string> {

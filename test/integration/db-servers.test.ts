@@ -5,11 +5,11 @@
  * second server never receives tenants of other test files.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyRing, parseKeyRingSpec } from '../../src/infra/crypto/key-ring.js';
 import { type ProvisionedTenant, provisionTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { adminPasswordContext } from '../../src/tenancy/secrets/stored-secrets.js';
-import { startTestApp, TEST_ENCRYPTION_KEYS, uniqueKey, type TestApp } from '../helpers/app.js';
+import { ownCentralDatabase, startTestApp, TEST_ENCRYPTION_KEYS, uniqueKey, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { startSecondServer, type SecondServer } from '../helpers/second-server.js';
 import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
@@ -25,15 +25,7 @@ const LIST = '{ dbServers { id name host port tenantCount isDefault } }';
 
 beforeAll(async () => {
   second = await startSecondServer();
-  // A central database of this file's own (its name carries the run id: teardown drops it).
-  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await admin.connect();
-  const database = `tg_servers_${inject('runId')}`;
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${database}`;
-  centralUrl = url.toString();
+  centralUrl = await ownCentralDatabase('servers');
   app = await startTestApp({ DATABASE_URL: centralUrl });
   hierarchy = await makeHierarchy(app.tenancy, 1);
   systemAuth = { authorization: `Bearer ${await app.token({ subject: 'root', tenantId: null, roles: ['system_admin'] })}` };

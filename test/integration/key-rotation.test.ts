@@ -5,13 +5,13 @@
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyEntry, makeKeyRing, parseKeyRingSpec } from '../../src/infra/crypto/key-ring.js';
 import { rotateStoredSecrets } from '../../src/tenancy/secrets/rotate-secrets.js';
 import { legacyOpener, sealLegacy } from '../../src/infra/crypto/legacy-secret-box.js';
 import { randomBytes } from 'node:crypto';
 import { adminPasswordContext, totpSecretContext } from '../../src/tenancy/secrets/stored-secrets.js';
-import { startTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../helpers/app.js';
+import { ownCentralDatabase, startTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 
 let app: TestApp;
@@ -25,14 +25,7 @@ const passwords = new Map<string, string>();
 
 beforeAll(async () => {
   // Own central database: rotation touches every row, and other files store secrets too.
-  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await admin.connect();
-  const database = `tg_keys_${inject('runId')}`;
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${database}`;
-  centralUrl = url.toString();
+  centralUrl = await ownCentralDatabase('keys');
   app = await startTestApp({ DATABASE_URL: centralUrl });
   pool = new pg.Pool({ connectionString: centralUrl, max: 2 });
   // Twelve servers' passwords under the old key (inactive: nothing connects to them).

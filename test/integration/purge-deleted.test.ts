@@ -5,9 +5,9 @@
  * a purge sweeps every aged tenant it can see, and other files age theirs to test restore.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { ownCentralDatabase, startTestApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
@@ -18,14 +18,7 @@ let hierarchy: Hierarchy;
 let branch: Hierarchy;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await admin.connect();
-  const database = `tg_purge_${inject('runId')}`;
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${database}`;
-  centralUrl = url.toString();
+  centralUrl = await ownCentralDatabase('purge');
   app = await startTestApp({ DATABASE_URL: centralUrl, TENANT_DELETE_GRACE_DAYS: '30' });
   hierarchy = await makeHierarchy(app.tenancy, 1);
   branch = await makeHierarchy(app.tenancy, 1);
