@@ -20,6 +20,7 @@ import { clusterSchemasOf } from '../isolation/schema-isolation.js';
 import { type Isolation } from '../model.js';
 import { MIGRATIONS_TABLE } from '../migrator/index.js';
 import { assertToolMatchesServer, connectionEnv, connectionOf, PgToolError, run } from './pg-tools.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 /** What a backup or restore needs to know of a tenant (a `tenants` row of level TENANT). */
 export type BackupTenant = { id: string; slug: string; key: string; isolation: Isolation; databaseName: string; schemaName: string };
@@ -148,17 +149,9 @@ async function restoreSchemas(deps: BackupDeps, tenant: BackupTenant, manifest: 
   const live = await schemasOf(admin, tenant);
   const aside = (schema: string) => `${schema}-old-${suffix}`.slice(0, 63);
   await admin.withDatabase(tenant.databaseName, async (pool) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       for (const schema of live) await client.query(`ALTER SCHEMA ${quoteIdent(schema)} RENAME TO ${quoteIdent(aside(schema))}`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     const restored = await run('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${tenant.databaseName}`, file], env);
     if (restored.code !== 0) {
       // Nothing of the archive is left (one transaction); put the live schemas back.

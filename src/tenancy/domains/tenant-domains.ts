@@ -13,6 +13,7 @@ import { UUID_PATTERN } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { type DomainProbe } from './domain-probe.js';
 import { validHostName } from './host-name.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 export const DOMAIN_VERIFY_JOB = 'domain.verify';
 export const VERIFICATION_PATH_PREFIX = '/.well-known/tenantgraph-verification/';
@@ -119,19 +120,15 @@ export function makeTenantDomains(deps: { tenancy: Tenancy; jobs: () => Pick<Job
     async setPrimary(actor: LifecycleActor, domainId: string): Promise<TenantDomainRecord> {
       const domain = await loadDomain(actor, domainId);
       if (domain.isPrimary) return domain;
-      const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        await client.query('UPDATE domains SET is_primary = false, updated_at = now() WHERE tenant_id = $1 AND is_primary', [domain.tenantId]);
-        const updated = await client.query('UPDATE domains SET is_primary = true, updated_at = now() WHERE id = $1', [domain.id]);
-        if (updated.rowCount !== 1) throw notFound('Domain');
-        await client.query('COMMIT');
+        await inTransaction(pool, async (client) => {
+          await client.query('UPDATE domains SET is_primary = false, updated_at = now() WHERE tenant_id = $1 AND is_primary', [domain.tenantId]);
+          const updated = await client.query('UPDATE domains SET is_primary = true, updated_at = now() WHERE id = $1', [domain.id]);
+          if (updated.rowCount !== 1) throw notFound('Domain');
+        });
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
         if (isUniqueViolation(error, 'domains_one_primary')) throw new AppError(ErrorCode.CONFLICT, 'The tenant changed meanwhile; try again', { details: { field: 'domainId' } });
         throw error;
-      } finally {
-        client.release();
       }
       await changed(domain.tenantId);
       return reload(domain.id);
@@ -140,9 +137,7 @@ export function makeTenantDomains(deps: { tenancy: Tenancy; jobs: () => Pick<Job
     /** Removes the domain; when it was primary, the oldest remaining one (verified first) takes over. */
     async remove(actor: LifecycleActor, domainId: string): Promise<TenantDomainRecord> {
       const domain = await loadDomain(actor, domainId);
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         await client.query('DELETE FROM domains WHERE id = $1', [domain.id]);
         if (domain.isPrimary) {
           await client.query(
@@ -151,13 +146,7 @@ export function makeTenantDomains(deps: { tenancy: Tenancy; jobs: () => Pick<Job
             [domain.tenantId],
           );
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       await changed(domain.tenantId);
       return { ...domain, isPrimary: false };
     },

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { type FleetLevel } from './fleet-targets.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 export const RUN_STATUSES = ['RUNNING', 'DONE', 'FAILED', 'INTERRUPTED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -44,9 +45,7 @@ export async function createRun(
   central: pg.Pool,
   run: { level: FleetLevel | undefined; requestedBy: string; parallel: number; tenantIds: readonly string[] },
 ): Promise<string> {
-  const client = await central.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(central, async (client) => {
     const { rows } = await client.query<{ id: string }>('INSERT INTO migration_runs (level, requested_by, parallel) VALUES ($1, $2, $3) RETURNING id', [
       run.level ?? null,
       run.requestedBy,
@@ -57,14 +56,8 @@ export async function createRun(
       'INSERT INTO migration_run_items (run_id, tenant_id, position) SELECT $1, tenant_id, position::int - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS u(tenant_id, position)',
       [id, run.tenantIds],
     );
-    await client.query('COMMIT');
     return id;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -22,6 +22,7 @@ import { provisionTenant } from '../provisioning/provision-tenant.js';
 
 export type GroupRecord = StorageRecord & { slug: string };
 import { type Tenancy } from '../tenancy.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 export const SOURCE_TABLES = {
   patients: ['id', 'mrn', 'first_name', 'last_name', 'birth_date', 'email', 'phone'],
@@ -130,9 +131,7 @@ export async function importOne(
 
   const [patients, visits, invoices] = await Promise.all([read('patients'), read('visits'), read('invoices')]);
   const copied = await tenancy.strategyFor(clinic).withStoragePool(clinic, async (pool) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       await insert(client, clinic.schemaName!, 'patients', SOURCE_TABLES.patients, patients);
       for (const [module, table, rows, dateColumn, columns] of [
         ['emr', 'visits', visits, 'visited_at', SOURCE_TABLES.visits],
@@ -143,13 +142,7 @@ export async function importOne(
           await insert(client, tenancy.naming.clusterSchema(clinic, module, year), table, columns, ofYear);
         }
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     const count = async (schema: string, table: string) =>
       (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(table)}`)).rows[0]!.n;
     let visitsCopied = 0;

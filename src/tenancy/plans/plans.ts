@@ -10,6 +10,7 @@ import { parseInput } from '../../resolvers/common/validation.js';
 import { type LifecycleActor } from '../lifecycle/tenant-lifecycle.js';
 import { CLUSTER_MODULES, UUID_PATTERN, type ClusterModule } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 /** Limits a plan may set; each is enforced where its resource is created. */
 export const PLAN_LIMITS = ['maxPatients'] as const;
@@ -157,9 +158,7 @@ export function makePlanService(tenancy: Tenancy) {
     /** Moves a tenant to a plan and starts a subscription on it (the previous one is closed). */
     async changePlan(actor: LifecycleActor, tenantId: string, planKey: string): Promise<SubscriptionInfo> {
       const tenant = await manageableTenant(actor, tenantId);
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      const { status, subscription } = await inTransaction(pool, async (client) => {
         const plan = (
           await client.query<{ id: string; trialDays: number }>(`SELECT id, trial_days AS "trialDays" FROM plans WHERE key = $1 AND is_active`, [planKey])
         ).rows[0];
@@ -169,7 +168,7 @@ export function makePlanService(tenancy: Tenancy) {
             WHERE tenant_id = $1 AND status IN ('TRIALING', 'ACTIVE', 'PAST_DUE')`,
           [tenant.id],
         );
-        const status = plan.trialDays > 0 ? 'TRIALING' : 'ACTIVE';
+        const status: SubscriptionInfo['status'] = plan.trialDays > 0 ? 'TRIALING' : 'ACTIVE';
         const { rows } = await client.query<{ startsAt: Date; trialEndsAt: Date | null }>(
           `INSERT INTO subscriptions (tenant_id, plan_id, status, trial_ends_at)
            VALUES ($1, $2, $3, CASE WHEN $4::int > 0 THEN now() + make_interval(days => $4::int) END)
@@ -182,15 +181,10 @@ export function makePlanService(tenancy: Tenancy) {
           plan.id,
           subscription.trialEndsAt,
         ]);
-        await client.query('COMMIT');
-        await changed(tenant.id);
-        return { tenantId: tenant.id, planKey, status, startsAt: subscription.startsAt, trialEndsAt: subscription.trialEndsAt };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return { status, subscription };
+      });
+      await changed(tenant.id);
+      return { tenantId: tenant.id, planKey, status, startsAt: subscription.startsAt, trialEndsAt: subscription.trialEndsAt };
     },
 
     /** Switches a cluster module on or off for one tenant, over what its plan says. */

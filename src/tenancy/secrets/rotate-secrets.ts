@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import { type KeyRing } from '../../infra/crypto/key-ring.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 import { STORED_SECRETS, type StoredSecret } from './stored-secrets.js';
 
 export type RotationFailure = { secret: string; rowId: string; reason: string };
@@ -56,9 +57,7 @@ async function rotateBatch(
   report: RotationReport,
 ): Promise<{ lastId: string | undefined }> {
   const { table, ciphertextColumn: ct, keyIdColumn: kid } = secret;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // SKIP LOCKED: two rotations running at once share the rows instead of waiting on each other.
     const rows = await client.query<{ id: string; ciphertext: string; key_id: string | null }>(
       `SELECT id, ${ct} AS ciphertext, ${kid} AS key_id FROM ${table}
@@ -68,7 +67,7 @@ async function rotateBatch(
     );
     for (const row of rows.rows) {
       try {
-        const plaintext = keyRing.decrypt({ ciphertext: row.ciphertext, keyId: row.key_id ?? '' }, secret.context(row.id));
+        const plaintext = keyRing.decrypt({ ciphertext: row.ciphertext, keyId: row.key_id }, secret.context(row.id));
         const next = keyRing.encrypt(plaintext, secret.context(row.id));
         await client.query(`UPDATE ${table} SET ${ct} = $2, ${kid} = $3 WHERE id = $1`, [row.id, next.ciphertext, next.keyId]);
         report.rotated++;
@@ -76,12 +75,6 @@ async function rotateBatch(
         report.failures.push({ secret: secret.name, rowId: row.id, reason: error instanceof Error ? error.message : String(error) });
       }
     }
-    await client.query('COMMIT');
     return { lastId: rows.rows.at(-1)?.id };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
