@@ -4,10 +4,13 @@
  * `provisionTenant` does one tenant at a time through several connections (row, events, schema,
  * migrator, role, grants): about 30 a second here, so 10,000 would take 5 minutes every fresh run.
  * This path makes the same storage in batches over one connection per database:
- *  - the DDL is cloned from a tenant that `provisionTenant` made (its schema as `pg_dump -s` prints
- *    it, every name schema-qualified, so renaming the schema is a word-bounded text replacement),
- *    and its migration bookkeeping rows are copied, so the migrator sees the clone as up to date;
- *  - the role, its SCRAM verifier and its grants come from the project's own functions
+ *  - the DDL and the grants are cloned from a tenant that `provisionTenant` made (its schema as
+ *    `pg_dump -s` prints it, every name schema-qualified and every grant naming its tables, so
+ *    renaming the schema and the role are word-bounded text replacements), and its migration
+ *    bookkeeping rows are copied, so the migrator sees the clone as up to date. Cloned grants name
+ *    the tables: `grantSchemaToRole`'s `GRANT … ON ALL TABLES IN SCHEMA` scans all of pg_class,
+ *    which costs ~5–30 ms per tenant once the database holds thousands of schemas;
+ *  - the role and its SCRAM verifier come from the project's own functions
  *    (src/tenancy/isolation/tenant-role.ts), its password is stored encrypted as provisioning does;
  *  - the patients are inserted in the same transaction;
  *  - the central rows go in with one INSERT per batch, ACTIVE, on the template's server.
@@ -19,7 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { quoteIdent } from '../src/infra/sql-names.js';
-import { grantSchemaToRole, newRolePassword, scramVerifier } from '../src/tenancy/isolation/tenant-role.js';
+import { newRolePassword, scramVerifier } from '../src/tenancy/isolation/tenant-role.js';
 import { MIGRATIONS_TABLE } from '../src/tenancy/migrator/index.js';
 import { tenantPasswordContext } from '../src/tenancy/secrets/stored-secrets.js';
 import { type Tenancy } from '../src/tenancy/tenancy.js';
@@ -42,6 +45,8 @@ export async function bulkCreateSchemaTenants(
   const { template, keys } = options;
   if (keys.length === 0) return { made: [], seconds: 0 };
   const ddl = templateDdl(bench, template);
+  const templateRole = tenancy.naming.tenantRole(template.key);
+  if (!new RegExp(`GRANT .* TO ${templateRole};`).test(ddl)) throw new Error(`the template schema ${template.schemaName} carries no grants to ${templateRole}`);
   const serverRow = await tenancy.central.query<{ db_server_id: string | null }>('SELECT db_server_id FROM tenants WHERE id = $1', [template.id]);
   const dbServerId = serverRow.rows[0]?.db_server_id ?? null;
   const strategy = tenancy.strategyFor({ level: 'TENANT', isolation: 'SCHEMA' });
@@ -67,9 +72,8 @@ export async function bulkCreateSchemaTenants(
         statements.push(`DROP SCHEMA IF EXISTS ${schema} CASCADE`, `DROP ROLE IF EXISTS ${role}`);
         statements.push(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${scramVerifier(t.password)}'`);
         statements.push(`GRANT ${role} TO CURRENT_USER`);
-        statements.push(renameSchema(ddl, template.schemaName, t.schemaName));
+        statements.push(renameSchema(renameSchema(ddl, templateRole, t.role), template.schemaName, t.schemaName));
         statements.push(`INSERT INTO ${schema}.${MIGRATIONS_TABLE} SELECT * FROM ${quoteIdent(template.schemaName)}.${MIGRATIONS_TABLE}`);
-        statements.push(await grantsSql(t.role, t.schemaName));
         statements.push(seedPatientsSql(t.schemaName, t.key, options.patients));
       }
       await storage.query('BEGIN');
@@ -106,11 +110,11 @@ export async function bulkCreateSchemaTenants(
   return { made, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The template's schema as DDL, without pg_dump's session settings and comments. */
+/** The template's schema as DDL with its grants, without pg_dump's session settings and comments. */
 function templateDdl(bench: BenchEnvironment, template: BenchTenant): string {
   const url = new URL(bench.databaseUrl);
   url.pathname = `/${template.databaseName}`;
-  const dump = spawnSync('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', '--schema', template.schemaName, url.toString()], { encoding: 'utf8' });
+  const dump = spawnSync('pg_dump', ['--schema-only', '--no-owner', '--schema', template.schemaName, url.toString()], { encoding: 'utf8' });
   if (dump.status !== 0) throw new Error(`pg_dump of the template schema failed (is pg_dump ${'≥'} the server's version on PATH?): ${dump.stderr || dump.error?.message}`);
   return ddlStatements(dump.stdout);
 }
@@ -126,12 +130,4 @@ export function ddlStatements(dump: string): string {
 /** The DDL for another schema: pg_dump qualifies every name, so only whole-word occurrences of the schema change. */
 export function renameSchema(ddl: string, from: string, to: string): string {
   return ddl.replace(new RegExp(`(?<![A-Za-z0-9_])${from}(?![A-Za-z0-9_])`, 'g'), to).trim().replace(/;$/, '');
-}
-
-/** The grants `grantSchemaToRole` makes, as SQL text to batch (it only calls `query`). */
-async function grantsSql(role: string, schema: string): Promise<string> {
-  let sql = '';
-  const collector = { query: async (text: string) => ((sql = text), { rows: [], rowCount: 0 }) } as unknown as pg.Pool;
-  await grantSchemaToRole(collector, role, schema);
-  return sql.trim().replace(/;$/, '');
 }
