@@ -1,13 +1,16 @@
 /**
  * The bench's logic that decides what a report says: the Zipf tenant picker, the goal verdicts
- * and cold/warm ratio, the DDL clone of the bulk SCHEMA-tenant path, and the option parsing of
- * the scenarios. No server, no database: plain functions over made-up results.
+ * and cold/warm ratio, the DDL clone of the bulk SCHEMA-tenant path, the sampler's socket-port
+ * lookup and the option parsing of the scenarios. No server, no database: plain functions over
+ * made-up results (and one loopback socket).
  */
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ddlStatements, renameSchema } from '../../bench/bulk-schema-tenants.js';
 import { seedPatientsSql } from '../../bench/fixtures.js';
 import { mergeResults, zipfPicker, type LoadResult } from '../../bench/load.js';
 import { parseOptions, SCENARIOS, UsageError } from '../../bench/options.js';
+import { socketPorts } from '../../bench/processes.js';
 import { coldToWarm, computeGoals, type ReportInput } from '../../bench/report.js';
 import { type ChurnResult, type HotResult, type Measured } from '../../bench/scenarios.js';
 import { DEFAULT_REGISTRY } from '../../bench/servers.js';
@@ -157,6 +160,23 @@ describe('bulk SCHEMA tenants: the DDL clone', () => {
     expect(seedPatientsSql('bench_sc_0001', 'sc_0001', 25)).toContain("'sc_0001-' || n");
     expect(() => seedPatientsSql('x', "a'; DROP TABLE x; --", 25)).toThrow(/unexpected key/);
     expect(() => seedPatientsSql('x', 'sc_1', 2.5)).toThrow(/unexpected/);
+  });
+});
+
+describe('socketPorts', () => {
+  it("finds the local port of this process's own TCP connection, and not another process's", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    try {
+      expect(socketPorts(process.pid).has(socket.localPort!)).toBe(true);
+      expect(socketPorts(1).has(socket.localPort!)).toBe(false);
+      expect(socketPorts(2 ** 22 + 1).size).toBe(0); // no such process
+    } finally {
+      socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
