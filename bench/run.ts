@@ -5,7 +5,8 @@
  *
  * Order of work: build → describe the machine → (--fresh: drop) → tenants → hot tenant (ours,
  * plain Apollo, raw floor) → churn over SCHEMA tenants → churn over DATABASE tenants → registry
- * churn with a 20-connection budget → report. A scenario that fails is reported as failed and
+ * churn with a 20-connection budget → 10,000 SCHEMA tenants → DATABASE tenants under a budget of 400
+ * on a second PostgreSQL → abuse → report. A scenario that fails is reported as failed and
  * the others still run.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { describeMachine } from './machine.js';
 import { parseOptions, UsageError, type BenchOptions } from './options.js';
 import { renderReport, type ReportInput } from './report.js';
 import { PgActivitySampler } from './samplers.js';
-import { abuse, churn, hotTenant, type AbuseResult, type ChurnResult, type HotResult, type ScenarioContext } from './scenarios.js';
+import { abuse, churn, databaseBudget, hotTenant, manySchemaTenants, type AbuseResult, type ChurnResult, type HotResult, type ScenarioContext } from './scenarios.js';
 import { DEFAULT_REGISTRY } from './servers.js';
 import { makeTokenMinter } from './tokens.js';
 import { log } from './util.js';
@@ -61,7 +62,7 @@ async function main(): Promise<number> {
   if (options.fresh) {
     log('--fresh: dropping the bench databases');
     const dropped = await dropBenchDatabases(bench);
-    log(`  dropped ${dropped.length} databases`);
+    log(`  dropped ${dropped.databases.length} databases and ${dropped.roles} roles`);
   }
   log('tenants');
   const fixtures = await ensureFixtures(
@@ -69,6 +70,8 @@ async function main(): Promise<number> {
     {
       schemaTenants: sizes.schemaTenants,
       databaseTenants: sizes.databaseTenants,
+      bulkSchemaTenants: options.scenarios.includes('schema-10k') ? sizes.manySchemaTenants : 0,
+      bulkBatchSize: sizes.bulkBatchSize,
       hotPatients: sizes.hotPatients,
       churnPatients: sizes.churnPatients,
       parallelism: sizes.provisionParallelism,
@@ -83,6 +86,8 @@ async function main(): Promise<number> {
   let churnSchema: ChurnResult | undefined;
   let churnDatabase: ChurnResult | undefined;
   let registryChurn: ChurnResult | undefined;
+  let manySchema: ChurnResult | undefined;
+  let budget: ChurnResult | undefined;
   let abuseResult: AbuseResult | undefined;
   try {
     const ctx: ScenarioContext = { bench, root, sizes, sampler, tokens: await makeTokenMinter(bench), fixtures, progress: (line) => log(line), profileDir: options.profileDir };
@@ -112,6 +117,8 @@ async function main(): Promise<number> {
         registry: { ...DEFAULT_REGISTRY, DB_MAX_CONNECTIONS: '20' },
       }),
     );
+    manySchema = await attempt('schema-10k', () => manySchemaTenants(ctx));
+    budget = await attempt('database-budget-400', () => databaseBudget(ctx));
     abuseResult = await attempt('abuse', () => abuse(ctx));
   } finally {
     await sampler.close();
@@ -132,6 +139,8 @@ async function main(): Promise<number> {
     churnSchema,
     churnDatabase,
     registryChurn,
+    manySchema,
+    budget,
     abuse: abuseResult,
   };
   let markdown = renderReport(input);

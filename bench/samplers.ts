@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { cpuBetween, snapshotCpu, type CpuShares } from './cpu-accounting.js';
 import { type BenchEnvironment } from './environment.js';
-import { readMachineCpu, readProcessCpuMs, readRss } from './processes.js';
+import { readMachineCpu, readProcessCpuMs, readRss, socketPorts } from './processes.js';
 
 /** application_name of the registry's tenant pools (src/tenancy/registry DEFAULT_APPLICATION_NAME). */
 export const REGISTRY_APPLICATION_NAME = 'tenantgraph:tenant';
@@ -15,7 +15,7 @@ export const BASELINE_APPLICATION_NAMES = ['bench:plain-apollo', 'bench:raw-floo
 
 export type WindowStats = {
   seconds: number;
-  /** Most registry connections to bench databases seen at once. */
+  /** Most registry connections to bench databases seen at once, of the server under test only (by client port). */
   peakRegistryConnections: number;
   /** Most baseline connections seen at once, per application_name. */
   peakBaselineConnections: Record<string, number>;
@@ -36,7 +36,7 @@ export type WindowStats = {
   cpu: CpuShares;
 };
 
-type ActivityRow = { pid: number; started: string; application_name: string; datname: string | null };
+type ActivityRow = { pid: number; started: string; application_name: string; datname: string | null; client_port: number | null };
 
 /** One connection for the whole run; each window polls with it. */
 export class PgActivitySampler {
@@ -54,7 +54,7 @@ export class PgActivitySampler {
   /** The registry and baseline backends now (by application_name, on bench databases only). */
   async activity(): Promise<ActivityRow[]> {
     const result = await this.client.query<ActivityRow>(
-      `SELECT pid, backend_start::text AS started, application_name, datname FROM pg_stat_activity WHERE backend_type = 'client backend'`,
+      `SELECT pid, backend_start::text AS started, application_name, datname, client_port FROM pg_stat_activity WHERE backend_type = 'client backend'`,
     );
     return result.rows;
   }
@@ -96,6 +96,22 @@ export function startWindow(sampler: PgActivitySampler, pid: number | undefined,
   };
   const backends = new Set<string>();
   let running = true;
+  // Registry connections are counted only when their client is the server under test: another
+  // tenantgraph (another bench on the same databases, a developer's server) uses the same
+  // application_name. Its ports are re-read only when an unknown port shows up.
+  // Backends found to be another process's are remembered (by backend pid and start), not re-read.
+  let serverPorts = pid === undefined ? new Set<number>() : socketPorts(pid);
+  const foreign = new Set<string>();
+  const isServers = (row: ActivityRow) => {
+    if (pid === undefined || row.client_port === null || row.client_port < 0) return true; // -1: a Unix socket, no port to match
+    if (serverPorts.has(row.client_port)) return true;
+    const key = `${row.pid}@${row.started}`;
+    if (foreign.has(key)) return false;
+    serverPorts = socketPorts(pid);
+    if (serverPorts.size === 0 || serverPorts.has(row.client_port)) return true; // /proc unreadable: count it, as before
+    foreign.add(key);
+    return false;
+  };
 
   const sampleRss = () => {
     if (pid === undefined) return;
@@ -116,10 +132,10 @@ export function startWindow(sampler: PgActivitySampler, pid: number | undefined,
         let registry = 0;
         const baseline: Record<string, number> = {};
         for (const row of rows) {
-          if (row.application_name === REGISTRY_APPLICATION_NAME && sampler.isBenchDatabase(row.datname)) {
+          if (row.application_name === REGISTRY_APPLICATION_NAME && sampler.isBenchDatabase(row.datname) && isServers(row)) {
             registry++;
             backends.add(`${row.pid}@${row.started}`);
-          } else if (BASELINE_APPLICATION_NAMES.includes(row.application_name)) {
+          } else if (BASELINE_APPLICATION_NAMES.includes(row.application_name) && isServers(row)) {
             baseline[row.application_name] = (baseline[row.application_name] ?? 0) + 1;
           }
         }

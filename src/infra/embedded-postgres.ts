@@ -42,6 +42,8 @@ export type EmbeddedPostgresOptions = {
   port: number;
   /** Called with PostgreSQL's own log lines (default: dropped). */
   onLog?: (line: string) => void;
+  /** Server settings (`-c name=value`) over the defaults below, e.g. a larger max_connections for a benchmark. */
+  settings?: Record<string, string>;
 };
 
 export function embeddedUrl(port: number, database = 'postgres'): string {
@@ -69,7 +71,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    // A later `-c` wins, so `settings` override these defaults.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
     onLog: options.onLog ?? (() => {}),
     onError: (message: unknown) => options.onLog?.(String(message)),
   });
