@@ -31,8 +31,23 @@ export async function listPatients(
   // One row more than the page says whether there is a next one.
   const rows = search ? await searchPatients(db, search, after, take + 1) : await readPatientPage(db, take + 1, after);
   const page = rows.slice(0, take);
-  const edges = page.map((row) => ({ node: toPatient(row), cursor: encodeCursor(tenantId, [row.lastName, row.firstName, row.id]) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > take, endCursor: edges.at(-1)?.cursor ?? null } };
+  // Cursors are made only when a query selects them (getters): a list that shows rows only, the
+  // hot query, skips encoding one per row.
+  const edges = page.map((row) => ({
+    node: toPatient(row),
+    get cursor() {
+      return encodeCursor(tenantId, [row.lastName, row.firstName, row.id]);
+    },
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > take,
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
+    },
+  };
 }
 
 /**
