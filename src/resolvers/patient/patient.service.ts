@@ -80,7 +80,7 @@ function searchPatients(db: TenantClient, search: string, after: readonly [strin
 /** A patient of this tenant, or NOT_FOUND: the same answer for any id that is not ours. */
 export async function getPatient(db: TenantClient, id: string): Promise<Patient> {
   // On the query builder: Prisma batches concurrent findUnique calls of a client into one
-  // statement, and a hand-written read measured no cheaper (bench/hot-reads.ts, docs/BENCHMARKS.md).
+  // statement, and a hand-written read measured no cheaper (docs/BENCHMARKS.md, issue 13 items 2 and 3).
   const row = isUuid(id) ? await db.patient.findUnique({ where: { id }, select: PATIENT_FIELDS }) : null;
   if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'Patient not found');
   return toPatient(row);
