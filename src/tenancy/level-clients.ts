@@ -22,11 +22,30 @@ const PLAN_CACHE = 64;
 
 const options = (pool: pg.Pool, schema: string) => ({ adapter: new PrismaPg(pool, { schema }), queryPlanCacheMaxSize: PLAN_CACHE });
 
+/**
+ * The schema a client's adapter qualifies its tables with, kept on the client itself: the few
+ * hand-written reads ($queryRaw, which the adapter does not qualify) name their tables with
+ * exactly this schema, so they can never read another schema than the client's query builder.
+ */
+const CLIENT_SCHEMA = Symbol('tenantgraph.clientSchema');
+
+function withSchema<C extends object>(client: C, schema: string): C {
+  Object.defineProperty(client, CLIENT_SCHEMA, { value: schema, enumerable: false, writable: false });
+  return client;
+}
+
+/** The schema `client` was made for (see CLIENT_SCHEMA). Throws for a client not made here. */
+export function clientSchema(client: AppClient | GroupClient | TenantClient | ClusterClient): string {
+  const schema = (client as unknown as Record<symbol, unknown>)[CLIENT_SCHEMA];
+  if (typeof schema !== 'string') throw new Error('This Prisma client was not made by levelClientFactories: its schema is unknown');
+  return schema;
+}
+
 export const levelClientFactories = {
-  app: (pool: pg.Pool, schema: string) => new AppClient(options(pool, schema)),
-  group: (pool: pg.Pool, schema: string) => new GroupClient(options(pool, schema)),
-  tenant: (pool: pg.Pool, schema: string) => new TenantClient(options(pool, schema)),
-  cluster: (pool: pg.Pool, schema: string) => new ClusterClient(options(pool, schema)),
+  app: (pool: pg.Pool, schema: string) => withSchema(new AppClient(options(pool, schema)), schema),
+  group: (pool: pg.Pool, schema: string) => withSchema(new GroupClient(options(pool, schema)), schema),
+  tenant: (pool: pg.Pool, schema: string) => withSchema(new TenantClient(options(pool, schema)), schema),
+  cluster: (pool: pg.Pool, schema: string) => withSchema(new ClusterClient(options(pool, schema)), schema),
 };
 
 export type LevelClientKind = keyof typeof levelClientFactories;

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -35,6 +36,39 @@ describe('GraphQL over HTTP', () => {
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+  });
+
+  it('reads a body sent in pieces, refuses one that grows past the limit without Content-Length, and survives a client leaving mid-body', async () => {
+    const port = Number(new URL(app.url).port);
+    /** Writes `pieces` with a pause between them over a raw socket; resolves with what came back. */
+    const send = (head: string, pieces: string[], { hangUp = false } = {}) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let answer = '';
+        socket.on('data', (data) => (answer += data.toString('utf8')));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+        socket.on('connect', async () => {
+          socket.write(head);
+          for (const piece of pieces) {
+            await new Promise((done) => setTimeout(done, 20));
+            socket.write(piece);
+          }
+          if (hangUp) socket.destroy();
+        });
+      });
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const head = 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const pieces = ['{"query":', '"{ __typ', 'ename }"}'].map(chunk);
+    expect(await send(head, [...pieces, '0\r\n\r\n'])).toContain('{"data":{"__typename":"Query"}}');
+
+    const big = Array.from({ length: 12 }, () => chunk(' '.repeat(100_000)));
+    const refused = await send(head, [chunk('{"query": "{ __typename'), ...big, chunk('}"}'), '0\r\n\r\n']);
+    expect(refused).toMatch(/^HTTP\/1\.1 413/);
+    expect(refused).toContain('PAYLOAD_TOO_LARGE');
+
+    await send(head, [chunk('{"query": "{ __ty')], { hangUp: true });
+    expect((await app.gql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('reports validation errors with their code and HTTP 400', async () => {

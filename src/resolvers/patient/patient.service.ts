@@ -5,11 +5,14 @@ import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid, translatePrismaError } from '../common/prisma-errors.js';
 import { parseInput } from '../common/validation.js';
 import { type CreatePatientInput, type Patient, type PatientConnection, type UpdatePatientInput } from './patient.type.js';
+import { readPatientPage, type PatientRecord } from './patient-reads.js';
 
-type PatientRow = Awaited<ReturnType<TenantClient['patient']['findFirstOrThrow']>>;
+/** The columns a patient answer shows (the timestamps stay unread: mapping them costs CPU). */
+const PATIENT_FIELDS = { id: true, mrn: true, firstName: true, lastName: true, birthDate: true, email: true, phone: true } as const;
 
-export function toPatient(row: PatientRow): Patient {
-  return { ...row, birthDate: row.birthDate ? row.birthDate.toISOString().slice(0, 10) : null };
+/** The GraphQL shape of a row (a query builder row, or a PatientRecord of the hot read). */
+export function toPatient(row: PatientRecord): Patient {
+  return { id: row.id, mrn: row.mrn, firstName: row.firstName, lastName: row.lastName, birthDate: row.birthDate ? row.birthDate.toISOString().slice(0, 10) : null, email: row.email, phone: row.phone };
 }
 
 /**
@@ -22,21 +25,47 @@ export async function listPatients(
   args: { first?: number | null; after?: string | null; search?: string | null },
 ): Promise<PatientConnection> {
   const take = pageSize(args.first);
-  const where: NonNullable<Parameters<TenantClient['patient']['findMany']>[0]>['where'] & object = {};
-  const and: object[] = [];
   const search = args.search?.trim();
-  if (search) {
-    if (search.length > 100) throw new AppError(ErrorCode.BAD_USER_INPUT, 'search is at most 100 characters', { details: { field: 'search' } });
-    and.push({
+  if (search && search.length > 100) throw new AppError(ErrorCode.BAD_USER_INPUT, 'search is at most 100 characters', { details: { field: 'search' } });
+  const after = args.after ? (decodeCursor(args.after, tenantId, ['text', 'text', 'uuid']) as [string, string, string]) : null;
+  // One row more than the page says whether there is a next one.
+  const rows = search ? await searchPatients(db, search, after, take + 1) : await readPatientPage(db, take + 1, after);
+  const page = rows.slice(0, take);
+  // Cursors are made only when a query selects them (getters): a list that shows rows only, the
+  // hot query, skips encoding one per row.
+  const edges = page.map((row) => ({
+    node: toPatient(row),
+    get cursor() {
+      return encodeCursor(tenantId, [row.lastName, row.firstName, row.id]);
+    },
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > take,
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
+    },
+  };
+}
+
+/**
+ * A search page on the query builder (off the hot path): names containing `search` (any case) or
+ * the exact MRN, in list order, after a keyset position.
+ */
+function searchPatients(db: TenantClient, search: string, after: readonly [string, string, string] | null, limit: number): Promise<PatientRecord[]> {
+  const and: object[] = [
+    {
       OR: [
         { lastName: { contains: search, mode: 'insensitive' } },
         { firstName: { contains: search, mode: 'insensitive' } },
         { mrn: { equals: search } },
       ],
-    });
-  }
-  if (args.after) {
-    const [lastName, firstName, id] = decodeCursor(args.after, tenantId, ['text', 'text', 'uuid']) as [string, string, string];
+    },
+  ];
+  if (after) {
+    const [lastName, firstName, id] = after;
     and.push({
       OR: [
         { lastName: { gt: lastName } },
@@ -45,16 +74,14 @@ export async function listPatients(
       ],
     });
   }
-  if (and.length > 0) Object.assign(where, { AND: and });
-  const rows = await db.patient.findMany({ where, orderBy: [{ lastName: 'asc' }, { firstName: 'asc' }, { id: 'asc' }], take: take + 1 });
-  const page = rows.slice(0, take);
-  const edges = page.map((row) => ({ node: toPatient(row), cursor: encodeCursor(tenantId, [row.lastName, row.firstName, row.id]) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > take, endCursor: edges.at(-1)?.cursor ?? null } };
+  return db.patient.findMany({ where: { AND: and }, select: PATIENT_FIELDS, orderBy: [{ lastName: 'asc' }, { firstName: 'asc' }, { id: 'asc' }], take: limit });
 }
 
 /** A patient of this tenant, or NOT_FOUND: the same answer for any id that is not ours. */
 export async function getPatient(db: TenantClient, id: string): Promise<Patient> {
-  const row = isUuid(id) ? await db.patient.findUnique({ where: { id } }) : null;
+  // On the query builder: Prisma batches concurrent findUnique calls of a client into one
+  // statement, and a hand-written read measured no cheaper (docs/BENCHMARKS.md, issue 13 items 2 and 3).
+  const row = isUuid(id) ? await db.patient.findUnique({ where: { id }, select: PATIENT_FIELDS }) : null;
   if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'Patient not found');
   return toPatient(row);
 }

@@ -6,6 +6,7 @@ import { groupedBy } from '../common/batch.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { invalidFields, type FieldProblem } from '../common/validation.js';
 import { getPatient } from '../patient/patient.service.js';
+import { readVisitsOfPatients } from './visit-reads.js';
 import { type RecordVisitInput, type Visit } from './visit.type.js';
 
 export { type ClusterDeps } from './cluster-guard.js';
@@ -26,10 +27,9 @@ export function visitsByPatientLoader(context: ClusterDeps, year: number): DataL
   return scopeLoader(context, `emr:${year}:visitsByPatient`, () =>
     new DataLoader<string, Visit[]>(async (patientIds) => {
       if (!(await clusterReadable(context, 'emr', year))) return patientIds.map(() => []);
-      const rows = await context.db.cluster('emr', year).visit.findMany({
-        where: { patientId: { in: [...patientIds] } },
-        orderBy: [{ visitedAt: 'desc' }, { id: 'asc' }],
-      });
+      // Keys are patient ids from our own rows; anything else cannot have visits.
+      const ids = patientIds.filter(isUuid);
+      const rows = ids.length === 0 ? [] : await readVisitsOfPatients(context.db.cluster('emr', year), ids);
       return groupedBy(patientIds, rows, (row) => row.patientId);
     }),
   );
