@@ -83,7 +83,10 @@ export function makeProvisioningService(deps: {
         const updated = await client.query("UPDATE tenants SET status = 'PROVISIONING', updated_at = now() WHERE id = $1 AND status = 'FAILED'", [id]);
         if (updated.rowCount !== 1) throw new AppError(ErrorCode.CONFLICT, `Tenant ${row.slug} changed meanwhile; try again`, { details: { field: 'status' } });
         const { failAfter: _failAfter, ...input } = last.input;
-        await insertRun(client, id, last.attempt + 1, input);
+        // The plan's seeders as they are now: fixing the plan is one way to fix a failed seeder.
+        const plan = await client.query<{ seeders: unknown }>('SELECT p.seeders FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1', [id]);
+        const seeders = Array.isArray(plan.rows[0]?.seeders) ? (plan.rows[0].seeders as unknown[]).filter((name): name is string => typeof name === 'string') : [];
+        await insertRun(client, id, last.attempt + 1, { ...input, seeders });
         await service.enqueue(client, id);
         await client.query('COMMIT');
       } catch (error) {
