@@ -101,6 +101,9 @@ export function makeTenantLifecycle(deps: {
     const record = { ...row, dbServerId: row.dbServerId, dbUsername: row.dbUsername };
     await tenancy.servers.ensure(record.dbServerId);
     await tenancy.strategyFor(record).dropStorage(record);
+    // Tests only (PROVISIONING_TEST_STEP_DELAY=hard-delete=ms): widens the window to kill a process midway.
+    const pause = tenancy.config.tenancy.provisioningStepDelayMs['hard-delete'];
+    if (pause) await new Promise((resolve) => setTimeout(resolve, pause));
     if (row.level === 'TENANT') await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, row.dbUsername ?? tenancy.naming.tenantRole(row.key));
     await deps.files.removeTenant(row.id);
     await deps.cache.flushTenant(row.id);
