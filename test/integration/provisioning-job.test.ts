@@ -3,9 +3,14 @@
  * ACTIVE with every step recorded DONE; bad input that creates nothing (no row, no run, no job);
  * a failing step undone (storage, role, cluster schemas) and FAILED with its cause; retryProvisioning.
  */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintOf, loadMigrationSets } from '../../src/tenancy/migration-targets.js';
 import { startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
-import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -188,5 +193,47 @@ describe('createTenant as a job', () => {
     const { describeError } = await import('../../src/tenancy/provisioning/provisioning-driver.js');
     const message = describeError(new Error("connect to postgres://admin:s3cret@db:5432/x failed; password=hunter2; CREATE ROLE r PASSWORD 'SCRAM-SHA-256$4096:abc'"));
     expect(message).not.toMatch(/s3cret|hunter2|SCRAM/);
+  });
+});
+
+describe('the template database', () => {
+  it('is rebuilt when the tenant migrations change: tenants made after carry the new migration, the old template is dropped', async () => {
+    const before = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
+    const dir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-migrations-'));
+    await cp(path.resolve('migrations'), dir, { recursive: true });
+    await writeFile(path.join(dir, 'tenant', '9999_template_probe.sql'), 'CREATE TABLE template_probe (id integer PRIMARY KEY);\n');
+    const changed = await startTestApp({ MIGRATIONS_DIR: dir, WORKER: 'false' });
+    try {
+      const prefix = changed.runtime.config.tenancy.storagePrefix.replace(/_+$/, '');
+      const oldTemplate = `${prefix}_tpl_${fingerprintOf((await loadMigrationSets()).tenant)}`;
+      const newTemplate = `${prefix}_tpl_${fingerprintOf(changed.tenancy.migrations.tenant)}`;
+      expect(newTemplate).not.toBe(oldTemplate);
+      const after = await makeClinic(changed.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
+      const url = (database: string) => {
+        const parsed = new URL(changed.central.url);
+        parsed.pathname = `/${database}`;
+        return parsed.toString();
+      };
+      const probe = async (database: string) => {
+        const client = new pg.Client({ connectionString: url(database) });
+        await client.connect();
+        try {
+          return (await client.query("SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = 'template_probe'")).rowCount;
+        } finally {
+          await client.end();
+        }
+      };
+      expect(await probe(after.databaseName!)).toBe(1);
+      expect(await probe(before.databaseName!)).toBe(0);
+      const templates = await app.central.pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [[oldTemplate, newTemplate]]);
+      expect(templates.rows.map((row) => row.datname)).toContain(newTemplate);
+      // The old template is dropped unless another test file was cloning it at that instant (then it goes with the next rebuild).
+    } finally {
+      await changed.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+    // This file's own app still provisions: its template was rebuilt when it found it gone.
+    const again = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
+    expect(await app.tenancy.strategyFor(again).exists(again)).toBe(true);
   });
 });
