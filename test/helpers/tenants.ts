@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type Isolation } from '../../src/tenancy/model.js';
 import { provisionTenant, type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { type Tenancy } from '../../src/tenancy/tenancy.js';
@@ -61,7 +62,7 @@ export type ProvisioningOutcome = { status: string; provisioning: { status: stri
  * answers its status and latest attempt. Reads the central database directly, so it works
  * whichever process runs the job. Throws after `timeoutMs`.
  */
-export async function awaitProvisioning(central: Pick<import('pg').Pool, 'query'>, tenantId: string, timeoutMs = 60_000): Promise<ProvisioningOutcome> {
+export async function awaitProvisioning(central: Pick<pg.Pool, 'query'>, tenantId: string, timeoutMs = 60_000): Promise<ProvisioningOutcome> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await central.query<{ status: string }>('SELECT status FROM tenants WHERE id = $1', [tenantId]);

@@ -38,11 +38,12 @@ export async function latestRun(db: Queryable, tenantId: string): Promise<RunRow
   return rows[0];
 }
 
-/** RUNNING, with its steps listed PENDING (a rerun of the same attempt lists them afresh). */
+/** RUNNING, with its steps listed PENDING. A run starts once: a run taken over after a crash is followed by a new one. */
 export async function startRun(db: Queryable, runId: string, steps: readonly StepName[]): Promise<void> {
+  // ON CONFLICT: a process may have died between this insert and the status change below (the run is still PENDING).
   await db.query(
-    `WITH cleared AS (DELETE FROM provisioning_steps WHERE run_id = $1)
-     INSERT INTO provisioning_steps (run_id, position, name) SELECT $1, p, n FROM unnest($2::text[]) WITH ORDINALITY AS s(n, p)`,
+    `INSERT INTO provisioning_steps (run_id, position, name) SELECT $1, p, n FROM unnest($2::text[]) WITH ORDINALITY AS s(n, p)
+     ON CONFLICT (run_id, name) DO UPDATE SET status = 'PENDING', duration_ms = NULL, error = NULL, started_at = NULL`,
     [runId, steps],
   );
   await db.query("UPDATE provisioning_runs SET status = 'RUNNING', started_at = now(), finished_at = NULL, error = NULL WHERE id = $1", [runId]);
