@@ -236,6 +236,33 @@ describe('provisioning on a server that is down', () => {
   });
 });
 
+describe('placement with the job flow', () => {
+  it('places 8 concurrent createTenant mutations without overfilling a server with room for 2; the refused ones write nothing', async () => {
+    await app.central.pool.query("UPDATE db_servers SET max_tenants = (SELECT count(*) FROM tenants t WHERE t.db_server_id = db_servers.id) + 2 WHERE name = 'second'");
+    await app.central.pool.query("UPDATE db_servers SET is_active = false WHERE name = 'central'");
+    try {
+      const slugs = Array.from({ length: 8 }, () => uniqueKey('race').replace(/_/g, '-'));
+      const results = await Promise.all(
+        slugs.map((slug) =>
+          app.gql<{ createTenant: { id: string } }>(
+            'mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }',
+            { input: { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: slug, isolation: 'SCHEMA' } },
+            systemAuth,
+          ),
+        ),
+      );
+      const placed = results.filter((r) => !r.body.errors);
+      expect(placed).toHaveLength(2);
+      for (const r of results) if (r.body.errors) expect(r.body.errors[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect((await app.central.pool.query('SELECT 1 FROM tenants WHERE slug = ANY($1::text[])', [slugs])).rowCount).toBe(2);
+      for (const r of placed) expect((await awaitProvisioning(app.central.pool, r.body.data!.createTenant.id)).status).toBe('ACTIVE');
+    } finally {
+      await app.central.pool.query("UPDATE db_servers SET is_active = true WHERE name = 'central'");
+      await app.central.pool.query("UPDATE db_servers SET max_tenants = NULL WHERE name = 'second'");
+    }
+  });
+});
+
 describe('the servers CLI', () => {
   it('lists servers as a table and as JSON', async () => {
     const table = await runCli(['servers:list'], { DATABASE_URL: centralUrl });
