@@ -105,3 +105,35 @@ describe('tenants:create', () => {
     expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', 'Bad Slug', '--name', 'n'])).code).toBe(2);
   });
 });
+
+describe('tenants:create following the job, and tenants:retry', () => {
+  it('prints each step; a failed step exits 1 with the steps in --json; tenants:retry exits 0 once ACTIVE; --no-wait answers PROVISIONING', async () => {
+    const planKey = uniqueKey('cliplan');
+    await app.central.pool.query("INSERT INTO plans (key, name, seeders) VALUES ($1, 'Broken', '[\"no-such-seeder\"]'::jsonb)", [planKey]);
+    const slug = uniqueKey('clif').replace(/_/g, '-');
+    const failed = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', slug, '--name', 'Fails', '--isolation', 'SCHEMA', '--plan', planKey, '--json']);
+    expect(failed.code).toBe(1);
+    const report = JSON.parse(failed.stdout);
+    expect(report).toMatchObject({ ok: false, tenant: { slug, status: 'FAILED', provisioning: { status: 'FAILED', attempt: 1 } } });
+    expect(report.tenant.provisioning.steps.find((step: { name: string }) => step.name === 'seeders')).toMatchObject({ status: 'FAILED' });
+
+    await app.central.pool.query("UPDATE plans SET seeders = '[]'::jsonb WHERE key = $1", [planKey]);
+    const retried = await runCli(['tenants:retry', '--tenant', slug]);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/✔ storage/);
+    expect(retried.stdout).toMatch(/✔ activate/);
+    expect(retried.stdout).toContain(`TENANT ${slug}`);
+    expect(retried.stdout).toMatch(/ACTIVE after attempt 2/);
+    expect((await runCli(['tenants:retry', '--tenant', slug])).code).toBe(1); // ACTIVE: nothing to retry (CONFLICT)
+
+    const later = uniqueKey('clinw').replace(/_/g, '-');
+    const queued = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', later, '--name', 'Later', '--timezone', 'Asia/Tokyo', '--no-wait', '--json']);
+    expect(queued.code).toBe(0);
+    const tenant = JSON.parse(queued.stdout).tenant;
+    expect(tenant).toMatchObject({ slug: later, timezone: 'Asia/Tokyo' });
+    // The CLI returned at once; this file's server (WORKER on) runs the job.
+    expect((await awaitProvisioning(app.central.pool, tenant.id)).status).toBe('ACTIVE');
+    expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', 'tz-bad', '--name', 'n', '--timezone', 'Nowhere/Nothing'])).code).toBe(2);
+  });
+});
+

@@ -4,6 +4,7 @@
  * PostgreSQL holds no orphan database, role or schema — listed from pg_database, pg_roles and
  * information_schema.schemata before and after (this run's prefix, this file's keys).
  */
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, testEnv, uniqueKey, type TestApp } from '../helpers/app.js';
@@ -139,3 +140,28 @@ describe('SIGKILL and restart', () => {
     expect((await app.central.pool.query('SELECT status FROM tenants WHERE id = $1', [neighbour.id])).rows[0]?.status).toBe('ACTIVE');
   });
 });
+
+describe('a separate `tenantgraph worker`', () => {
+  it('provisions a tenant created through a server that runs no worker', async () => {
+    const token = await app.token({ subject: 'crash-sys', tenantId: null, roles: ['system_admin'] });
+    const slug = uniqueKey(MARK).replace(/_/g, '-');
+    const created = await app.gql<{ createTenant: { id: string; status: string } }>(
+      CREATE,
+      { input: { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: 'Worker', isolation: 'SCHEMA' } },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(created.body.data?.createTenant.status).toBe('PROVISIONING');
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', WORKER_POLL_INTERVAL_MS: '100' },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    try {
+      expect((await awaitProvisioning(app.central.pool, created.body.data!.createTenant.id, 60_000)).status).toBe('ACTIVE');
+    } finally {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+

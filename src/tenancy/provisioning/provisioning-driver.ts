@@ -98,7 +98,8 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
     } catch (error) {
       const message = describeError(error);
       await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
-      tenancy.logger.warn({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
+      // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
+      tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
       const undoFailed = await undo(deps, { ...run, state: context.state }, record, `${step.name}: ${message}`);
       await fail(tenancy, run, record, undoFailed ? `${step.name}: ${message} (cleanup incomplete: ${undoFailed}; retryProvisioning cleans up first)` : `${step.name}: ${message}`);
       return { outcome: 'FAILED', error };
