@@ -68,7 +68,14 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
     steps.map((step) => step.name),
   );
   // A later attempt starts from nothing: whatever an earlier one left (its undo failed, e.g. a server was down) goes first.
-  if (run.attempt > 1) await undoProvisioning(tenancy, record, run.state);
+  if (run.attempt > 1) {
+    try {
+      await undoProvisioning(tenancy, record, run.state);
+    } catch (error) {
+      await fail(tenancy, run, record, `cleanup before attempt ${run.attempt}: ${describeError(error)}`);
+      return { outcome: 'FAILED', error };
+    }
+  }
   const context: StepContext = {
     tenancy,
     record,
