@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type JobQueue } from '../../infra/jobs/index.js';
+import { withTransaction } from '../../infra/transaction.js';
 import { DOMAIN_VERIFY_JOB } from '../domains/tenant-domains.js';
 import { type LifecycleActor, type TenantLifecycle } from '../lifecycle/tenant-lifecycle.js';
 import { UUID_PATTERN } from '../model.js';
@@ -77,9 +78,7 @@ export function makeProvisioningService(deps: {
       if (row.status !== 'FAILED' || !last || last.status !== 'FAILED') {
         throw new AppError(ErrorCode.CONFLICT, `Tenant ${row.slug} is ${row.status}: only a FAILED provisioning can be retried`, { details: { field: 'status' } });
       }
-      const client = await tenancy.central.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(tenancy.central, async (client) => {
         const updated = await client.query("UPDATE tenants SET status = 'PROVISIONING', updated_at = now() WHERE id = $1 AND status = 'FAILED'", [id]);
         if (updated.rowCount !== 1) throw new AppError(ErrorCode.CONFLICT, `Tenant ${row.slug} changed meanwhile; try again`, { details: { field: 'status' } });
         const { failAfter: _failAfter, ...input } = last.input;
@@ -88,14 +87,10 @@ export function makeProvisioningService(deps: {
         const seeders = Array.isArray(plan.rows[0]?.seeders) ? (plan.rows[0].seeders as unknown[]).filter((name): name is string => typeof name === 'string') : [];
         await insertRun(client, id, last.attempt + 1, { ...input, seeders });
         await service.enqueue(client, id);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+      }).catch((error: unknown) => {
         if ((error as { code?: string }).code === '23505') throw new AppError(ErrorCode.CONFLICT, 'A retry was started meanwhile', { details: { field: 'status' } });
         throw error;
-      } finally {
-        client.release();
-      }
+      });
       await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: 'FAILED', to: 'PROVISIONING' });
       service.kick(id);
       return { id };
