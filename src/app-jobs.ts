@@ -7,5 +7,6 @@ import { type TenantContext } from './tenancy/bootstrappers/index.js';
 import { clusterGenerateJob, clusterPrepareNextYearJob } from './tenancy/clusters/cluster-service.js';
 import { domainVerifyJob } from './tenancy/domains/domain-jobs.js';
 import { purgeDeletedJob } from './tenancy/lifecycle/purge-deleted.js';
+import { provisionTenantJob } from './tenancy/provisioning/provisioning-job.js';
 
-export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob, domainVerifyJob, purgeDeletedJob];
+export const appJobs: readonly AnyJobDefinition<TenantContext>[] = [clusterGenerateJob, clusterPrepareNextYearJob, domainVerifyJob, purgeDeletedJob, provisionTenantJob];

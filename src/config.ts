@@ -129,6 +129,13 @@ const envSchema = z.object({
     .string()
     .regex(/^(off|(\S+\s+){4}\S+)$/, 'expected a 5-field cron expression like "30 3 * * *", or off')
     .default('30 3 * * *'),
+  // How often a worker looks for provisionings and hard deletes whose process died (their advisory lock is free).
+  PROVISIONING_RECOVERY_INTERVAL_MS: positiveInt.default(10_000),
+  // Tests only: `step=ms[,step=ms]` makes those provisioning steps sleep first, to widen a kill window.
+  PROVISIONING_TEST_STEP_DELAY: z
+    .string()
+    .regex(/^([a-z-]+=[0-9]+)(,[a-z-]+=[0-9]+)*$/, 'expected step=ms[,step=ms]')
+    .optional(),
   CLUSTER_PREPARE_FROM: z
     .string()
     .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'expected a month and day like 12-01')
@@ -264,6 +271,10 @@ export type Config = Readonly<{
     purgeCron: string | undefined;
     /** Only verified custom domains route to their tenant (subdomains of CENTRAL_DOMAIN always do). */
     requireVerifiedDomains: boolean;
+    /** How often a worker takes over provisionings and hard deletes whose process died. */
+    provisioningRecoveryIntervalMs: number;
+    /** Tests only: milliseconds some provisioning steps sleep before they run, by step name. */
+    provisioningStepDelayMs: Readonly<Record<string, number>>;
   }>;
   /** Root of the migration folders (`<dir>/central`, `<dir>/tenant`, ...); default `migrations/` of the project. */
   migrationsDir: string | undefined;
@@ -419,6 +430,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       deleteGraceDays: e.TENANT_DELETE_GRACE_DAYS,
       purgeCron: e.TENANT_PURGE_CRON === 'off' ? undefined : e.TENANT_PURGE_CRON,
       requireVerifiedDomains: e.REQUIRE_VERIFIED_DOMAINS ?? isProduction,
+      provisioningRecoveryIntervalMs: e.PROVISIONING_RECOVERY_INTERVAL_MS,
+      provisioningStepDelayMs: Object.fromEntries((e.PROVISIONING_TEST_STEP_DELAY ?? '').split(',').filter(Boolean).map((pair) => [pair.split('=')[0]!, Number(pair.split('=')[1])])),
     },
     migrationsDir: e.MIGRATIONS_DIR,
     jwt: {

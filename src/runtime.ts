@@ -5,6 +5,7 @@
  * job worker are thin shells over it.
  */
 import { purgeDeletedJob } from './tenancy/lifecycle/purge-deleted.js';
+import { provisionTenantJob } from './tenancy/provisioning/provisioning-job.js';
 import { createAuthServices, type AuthOptions, type AuthServices } from './auth/auth-services.js';
 import { appJobs } from './app-jobs.js';
 import { type Config } from './config.js';
@@ -171,6 +172,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
         cache,
         (tenantId, seeders) => makeSeederRunner(scopes)(tenantId, seeders),
         makeTenantDomains({ tenancy, jobs: () => jobs, probe: options.domainProbe ?? httpDomainProbe() }),
+        () => jobs,
       ),
       jobs,
     };
@@ -185,7 +187,11 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
       services,
       onReleaseError: (resource, error) => logger.error({ err: error, resource }, 'releasing a tenant scope handle failed'),
     });
+    // Closed before the job queue (releasers run newest first): background provisionings finish first.
+    releasers.add('provisioning', () => services.administration.provisioning.close());
     if (worker) await jobs.startWorker(jobDefinitions, { concurrency: config.jobs.concurrency, pollIntervalMs: config.jobs.pollIntervalMs });
+    // Provisionings and hard deletes a dead process left: taken over now and every PROVISIONING_RECOVERY_INTERVAL_MS.
+    if (worker && jobDefinitions.includes(provisionTenantJob)) services.administration.provisioning.startWorking();
     // The yearly cluster step, daily: next year's schemas from CLUSTER_PREPARE_FROM on (src/tenancy/clusters/cluster-service.ts).
     if (worker && config.tenancy.clusterPrepareCron && jobDefinitions.includes(clusterPrepareNextYearJob)) {
       await jobs.schedule(clusterPrepareNextYearJob, config.tenancy.clusterPrepareCron);

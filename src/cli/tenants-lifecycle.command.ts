@@ -2,7 +2,8 @@
  * `tenantgraph tenants:list [--level L] [--status S] [--parent slug] [--json]` and the lifecycle
  * commands: `tenants:suspend --tenant s --reason r`, `tenants:resume --tenant s`,
  * `tenants:down --tenant s [--message m]` / `tenants:up --tenant s` (maintenance mode),
- * `tenants:delete --tenant s [--hard --confirm s]`, `tenants:restore-deleted --tenant s`.
+ * `tenants:delete --tenant s [--hard --confirm s]`, `tenants:restore-deleted --tenant s`,
+ * `tenants:create ... [--no-wait]` and `tenants:retry --tenant s` (provisioning-progress.ts).
  * They act as a system administrator, through the same service as the GraphQL mutations.
  * Exit codes: 0 done, 1 failed, 2 bad usage (including a refused state change's bad input).
  */
@@ -13,6 +14,7 @@ import { ISOLATIONS, SLUG_PATTERN, TENANT_LEVELS, TENANT_STATUSES, type Isolatio
 import { EXIT, withRuntime } from './cli-runtime.js';
 import { printJson, reporting } from './cli-output.js';
 import { UsageError } from './tenant-selection.js';
+import { followProvisioning } from './provisioning-progress.js';
 
 const SYSTEM = { kind: 'system' } as const;
 
@@ -40,7 +42,7 @@ export function registerTenantsLifecycleCommands(program: Command): void {
 
   program
     .command('tenants:create')
-    .description('Create and provision a tenant; prints it once ACTIVE.')
+    .description('Create a tenant and provision it, showing each step as it completes; exits 0 once ACTIVE, 1 if it FAILED.')
     .requiredOption('--level <level>', `one of ${TENANT_LEVELS.join(', ')}`, oneOf(TENANT_LEVELS))
     .option('--parent <slug>', 'the parent tenant (an APP for a CENTRAL_TENANT, a CENTRAL_TENANT for a TENANT)', slug)
     .requiredOption('--slug <slug>', 'public name (subdomain, X-Tenant)', slug)
@@ -50,35 +52,68 @@ export function registerTenantsLifecycleCommands(program: Command): void {
     .option('--domain <host>', 'a host name (repeat for several; the first is primary)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--server <name>', 'TENANT only: the database server; default the one with the fewest tenants')
     .option('--plan <key>', "TENANT only: the plan; its default seeders run in the new tenant")
-    .option('--json', 'print one JSON object instead of text')
-    .action(async (options: { level: string; parent?: string; slug: string; name: string; key?: string; isolation?: Isolation; domain?: string[]; server?: string; plan?: string; json?: boolean }) => {
-      await withRuntime(options, (runtime) =>
-        reporting(options.json, async () => {
-          let parentId: string | null = null;
-          if (options.parent) {
-            const parent = await runtime.central.pool.query<{ id: string }>('SELECT id FROM tenants WHERE slug = $1', [options.parent]);
-            if (!parent.rows[0]) throw new UsageError(`no tenant has the slug ${JSON.stringify(options.parent)}`);
-            parentId = parent.rows[0].id;
-          }
-          const started = performance.now();
-          const made = await runtime.services.administration.createTenant(SYSTEM, {
-            level: options.level,
-            parentId,
-            slug: options.slug,
-            name: options.name,
-            key: options.key ?? null,
-            isolation: options.isolation ?? null,
-            domains: options.domain ?? null,
-            dbServer: options.server ?? null,
-            planKey: options.plan ?? null,
-          });
-          const durationMs = Math.round(performance.now() - started);
-          const tenant = { id: made.id, slug: made.slug, level: made.level, isolation: made.isolation, status: 'ACTIVE', databaseName: made.databaseName, schemaName: made.schemaName, dbServerId: made.dbServerId ?? null };
-          if (options.json) return printJson({ ok: true, tenant, durationMs });
-          process.stdout.write(`Created ${made.level} ${made.slug} (id ${made.id}) in ${durationMs} ms: ACTIVE\n`);
-        }),
-      );
-    });
+    .option('--timezone <name>', 'IANA time zone, e.g. Europe/Berlin; default UTC')
+    .option('--admin-email <email>', 'TENANT and CENTRAL_TENANT: the first admin')
+    .option('--admin-name <name>', 'the first admin\'s name; default the email')
+    .option('--no-wait', 'return once the provisioning is queued (status PROVISIONING)')
+    .option('--json', 'print one JSON object (the final tenant with its steps) instead of text')
+    .action(
+      async (options: {
+        level: string;
+        parent?: string;
+        slug: string;
+        name: string;
+        key?: string;
+        isolation?: Isolation;
+        domain?: string[];
+        server?: string;
+        plan?: string;
+        timezone?: string;
+        adminEmail?: string;
+        adminName?: string;
+        wait: boolean;
+        json?: boolean;
+      }) => {
+        await withRuntime(options, (runtime) =>
+          reporting(options.json, async () => {
+            let parentId: string | null = null;
+            if (options.parent) {
+              const parent = await runtime.central.pool.query<{ id: string }>('SELECT id FROM tenants WHERE slug = $1', [options.parent]);
+              if (!parent.rows[0]) throw new UsageError(`no tenant has the slug ${JSON.stringify(options.parent)}`);
+              parentId = parent.rows[0].id;
+            }
+            const made = await runtime.services.administration.createTenant(SYSTEM, {
+              level: options.level,
+              parentId,
+              slug: options.slug,
+              name: options.name,
+              key: options.key ?? null,
+              isolation: options.isolation ?? null,
+              domains: options.domain ?? null,
+              dbServer: options.server ?? null,
+              planKey: options.plan ?? null,
+              timezone: options.timezone ?? null,
+              admin: options.adminEmail ? { email: options.adminEmail, name: options.adminName ?? null } : null,
+            });
+            if (!options.json && options.wait) process.stdout.write(`Provisioning ${made.level} ${made.slug} (id ${made.id})\n`);
+            await followProvisioning(runtime, made.id, { json: options.json, wait: options.wait });
+          }),
+        );
+      },
+    );
+
+  lifecycleCommand(program, 'tenants:retry', 'Start a FAILED provisioning again from the beginning, showing each step; exits 0 once ACTIVE, 1 if it FAILED.', (cmd) =>
+    cmd.option('--no-wait', 'return once the new attempt is queued'),
+  ).action(async (options: { tenant: string; wait: boolean; json?: boolean }) => {
+    await withRuntime(options, (runtime) =>
+      reporting(options.json, async () => {
+        const { rows } = await runtime.central.pool.query<{ id: string }>('SELECT id FROM tenants WHERE slug = $1', [options.tenant]);
+        if (!rows[0]) return usageError(`no tenant has the slug ${JSON.stringify(options.tenant)}`, options.json);
+        await runtime.services.administration.provisioning.retry(SYSTEM, rows[0].id);
+        await followProvisioning(runtime, rows[0].id, { json: options.json, wait: options.wait });
+      }),
+    );
+  });
 
   lifecycleCommand(program, 'tenants:suspend', 'Suspend a tenant (read-only for everyone but system admins).', (cmd) =>
     cmd.requiredOption('--reason <text>', 'why (kept with the tenant)'),

@@ -77,6 +77,7 @@ export const ruleTree = {
     setTenantMaintenance: canManageTenantLifecycle,
     deleteTenant: canManageTenantLifecycle,
     restoreTenant: canManageTenantLifecycle,
+    retryProvisioning: canManageTenantLifecycle,
     createPlan: and(isAuthenticated, isSystemAdmin),
     updatePlan: and(isAuthenticated, isSystemAdmin),
     // The service allows system admins and admins of an ancestor of the tenant (NOT_FOUND otherwise).
@@ -134,6 +135,8 @@ export const ruleTree = {
   PlanLimits: allow,
   Subscription: allow,
   TenantDeletion: allow,
+  TenantProvisioning: allow,
+  ProvisioningStep: allow,
   ManagedDomain: allow,
   KeyRotationReport: allow,
   KeyRotationFailure: allow,

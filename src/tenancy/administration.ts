@@ -5,6 +5,8 @@
 import { type TenantCacheStore } from '../infra/cache/index.js';
 import { type TenantFileStore } from '../infra/storage/tenant-files.js';
 import { createTenant, type CreateTenantInput, type SeederRunner } from './lifecycle/create-tenant.js';
+import { makeProvisioningService, type ProvisioningService } from './provisioning/provisioning-service.js';
+import { type JobQueue } from '../infra/jobs/index.js';
 import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
 import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
@@ -20,7 +22,10 @@ export type TenancyAdministration = {
   rotateEncryptionKeys(): Promise<RotationReport>;
   /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
   lifecycle: TenantLifecycle;
+  /** Validates, writes the row and queues its provisioning; the tenant answers PROVISIONING. */
   createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
+  /** The provisioning job's engine: drive, retry, progress, recovery after a crash. */
+  provisioning: ProvisioningService;
   /** Plans, a tenant's plan and subscription, module switches; checks the actor's subtree itself. */
   plans: PlanService;
   /** Custom domains: add, verify, primary, remove; checks the actor's subtree itself. */
@@ -35,12 +40,15 @@ export function makeTenancyAdministration(
   cache: Pick<TenantCacheStore, 'flushTenant'>,
   runSeeders: SeederRunner | undefined,
   domains: TenantDomains,
+  jobs: () => Pick<JobQueue<unknown>, 'enqueueCentral'>,
 ): TenancyAdministration {
   const graceDays = tenancy.config.tenancy.deleteGraceDays;
   const lifecycle = makeTenantLifecycle({ tenancy, files, cache, graceDays });
+  const provisioning = makeProvisioningService({ tenancy, runSeeders, jobs, lifecycle });
   return {
     domains,
-    createTenant: (actor, input) => createTenant(tenancy, actor, input, runSeeders),
+    provisioning,
+    createTenant: (actor, input) => createTenant(tenancy, provisioning, actor, input),
     lifecycle,
     purgeExpiredDeletions: (options = {}) => purgeExpiredDeletions({ central: tenancy.central, lifecycle, graceDays, logger: tenancy.logger, onTenant: options.onTenant }),
     plans: makePlanService(tenancy),

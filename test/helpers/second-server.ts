@@ -12,13 +12,24 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres.js';
 
-export type SecondServer = { host: string; port: number; user: string; password: string; url: string; stop(): Promise<void> };
+export type SecondServer = {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  url: string;
+  /** Stops the server, keeping its data (a server that is down). */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 export async function startSecondServer(): Promise<SecondServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-test-pg2-'));
   await chmod(dir, 0o755); // PostgreSQL runs as the `postgres` user, which must enter it
   const port = await freePort();
-  const handle = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port });
+  let handle = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port });
   const user = 'tg_admin';
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const superuser = new pg.Client({ connectionString: handle.url });
@@ -34,6 +45,12 @@ export async function startSecondServer(): Promise<SecondServer> {
     user,
     password,
     url: url.toString(),
+    async pause() {
+      await handle.stop();
+    },
+    async resume() {
+      handle = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port });
+    },
     async stop() {
       await handle.stop();
       await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ export type ServerProcess = {
   port: number;
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown code runs, as when the machine or the OOM killer ends it. */
+  kill(): Promise<void>;
 };
 
 const SCRIPT = `
@@ -49,9 +51,15 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   return {
     port,
     gql: (query, variables, headers = {}) => postJson(port, '/graphql', { query, variables }, headers),
+    kill: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();

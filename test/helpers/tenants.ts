@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type Isolation } from '../../src/tenancy/model.js';
 import { provisionTenant, type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { type Tenancy } from '../../src/tenancy/tenancy.js';
@@ -52,4 +53,31 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   });
   await Promise.all(workers);
   return results;
+}
+
+export type ProvisioningOutcome = { status: string; provisioning: { status: string; attempt: number; error: string | null; steps: { name: string; status: string; durationMs: number | null; error: string | null }[] } | null };
+
+/**
+ * Waits until a tenant created through createTenant (a durable job) leaves PROVISIONING, and
+ * answers its status and latest attempt. Reads the central database directly, so it works
+ * whichever process runs the job. Throws after `timeoutMs`.
+ */
+export async function awaitProvisioning(central: Pick<pg.Pool, 'query'>, tenantId: string, timeoutMs = 60_000): Promise<ProvisioningOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await central.query<{ status: string }>('SELECT status FROM tenants WHERE id = $1', [tenantId]);
+    const status = rows[0]?.status ?? 'GONE';
+    if (status !== 'PROVISIONING') {
+      const run = await central.query<{ id: string; status: string; attempt: number; error: string | null }>(
+        'SELECT id, status, attempt, error FROM provisioning_runs WHERE tenant_id = $1 ORDER BY attempt DESC LIMIT 1',
+        [tenantId],
+      );
+      const steps = run.rows[0]
+        ? (await central.query('SELECT name, status, duration_ms AS "durationMs", error FROM provisioning_steps WHERE run_id = $1 ORDER BY position', [run.rows[0].id])).rows
+        : [];
+      return { status, provisioning: run.rows[0] ? { ...run.rows[0], steps } : null };
+    }
+    if (Date.now() > deadline) throw new Error(`tenant ${tenantId} still PROVISIONING after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

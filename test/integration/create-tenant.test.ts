@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
-import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { awaitProvisioning, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -35,6 +35,7 @@ describe('createTenant', () => {
     const created = await app.gql<Created>(CREATE, { input }, await bearer(null, ['system_admin']));
     expect(created.body.errors).toBeUndefined();
     const tenantId = created.body.data!.createTenant.id;
+    expect((await awaitProvisioning(app.central.pool, tenantId)).status).toBe('ACTIVE');
     const patients = await app.runtime.scopes.runInTenant(tenantId, { kind: 'system', actor: 'test' }, (context) => context.db.tenant().patient.count());
     expect(patients).toBeGreaterThan(0);
     const planOf = await app.central.pool.query<{ key: string }>('SELECT p.key FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1', [tenantId]);
@@ -46,11 +47,12 @@ describe('createTenant', () => {
     expect((await app.central.pool.query('SELECT 1 FROM tenants WHERE slug = $1', [unknown.slug])).rowCount).toBe(0);
   });
 
-  it("creates a tenant for an ancestor's admin, ACTIVE and serving requests at once", async () => {
+  it("creates a tenant for an ancestor's admin: PROVISIONING at once, then ACTIVE and serving requests", async () => {
     const input = clinicInput();
     const created = await app.gql<Created>(CREATE, { input }, await bearer(hierarchy.app.id, ['admin']));
     expect(created.body.errors).toBeUndefined();
-    expect(created.body.data!.createTenant).toMatchObject({ slug: input.slug, level: 'TENANT', isolation: 'SCHEMA', status: 'ACTIVE', parent: { id: hierarchy.groups[0]!.id } });
+    expect(created.body.data!.createTenant).toMatchObject({ slug: input.slug, level: 'TENANT', isolation: 'SCHEMA', status: 'PROVISIONING', parent: { id: hierarchy.groups[0]!.id } });
+    expect((await awaitProvisioning(app.central.pool, created.body.data!.createTenant.id)).status).toBe('ACTIVE');
     const token = await bearer(created.body.data!.createTenant.id, ['admin']);
     const patient = await app.gql('mutation { createPatient(input: { mrn: "first", firstName: "F", lastName: "L" }) { id } }', {}, { ...token, host: `${input.slug}.test` });
     expect(patient.body.errors).toBeUndefined();
@@ -59,7 +61,8 @@ describe('createTenant', () => {
   it('lets a system admin create at any level', async () => {
     const key = uniqueKey('napp');
     const created = await app.gql<Created>(CREATE, { input: { level: 'APP', slug: key.replace(/_/g, '-'), name: 'New app' } }, await bearer(null, ['system_admin']));
-    expect(created.body.data?.createTenant).toMatchObject({ level: 'APP', isolation: null, status: 'ACTIVE', parent: null });
+    expect(created.body.data?.createTenant).toMatchObject({ level: 'APP', isolation: null, status: 'PROVISIONING', parent: null });
+    expect((await awaitProvisioning(app.central.pool, created.body.data!.createTenant.id)).status).toBe('ACTIVE');
   });
 
   it('refuses callers outside the subtree and bad input, naming the field, creating nothing', async () => {
@@ -102,3 +105,35 @@ describe('tenants:create', () => {
     expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', 'Bad Slug', '--name', 'n'])).code).toBe(2);
   });
 });
+
+describe('tenants:create following the job, and tenants:retry', () => {
+  it('prints each step; a failed step exits 1 with the steps in --json; tenants:retry exits 0 once ACTIVE; --no-wait answers PROVISIONING', async () => {
+    const planKey = uniqueKey('cliplan');
+    await app.central.pool.query("INSERT INTO plans (key, name, seeders) VALUES ($1, 'Broken', '[\"no-such-seeder\"]'::jsonb)", [planKey]);
+    const slug = uniqueKey('clif').replace(/_/g, '-');
+    const failed = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', slug, '--name', 'Fails', '--isolation', 'SCHEMA', '--plan', planKey, '--json']);
+    expect(failed.code).toBe(1);
+    const report = JSON.parse(failed.stdout);
+    expect(report).toMatchObject({ ok: false, tenant: { slug, status: 'FAILED', provisioning: { status: 'FAILED', attempt: 1 } } });
+    expect(report.tenant.provisioning.steps.find((step: { name: string }) => step.name === 'seeders')).toMatchObject({ status: 'FAILED' });
+
+    await app.central.pool.query("UPDATE plans SET seeders = '[]'::jsonb WHERE key = $1", [planKey]);
+    const retried = await runCli(['tenants:retry', '--tenant', slug]);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/✔ storage/);
+    expect(retried.stdout).toMatch(/✔ activate/);
+    expect(retried.stdout).toContain(`TENANT ${slug}`);
+    expect(retried.stdout).toMatch(/ACTIVE after attempt 2/);
+    expect((await runCli(['tenants:retry', '--tenant', slug])).code).toBe(1); // ACTIVE: nothing to retry (CONFLICT)
+
+    const later = uniqueKey('clinw').replace(/_/g, '-');
+    const queued = await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', later, '--name', 'Later', '--timezone', 'Asia/Tokyo', '--no-wait', '--json']);
+    expect(queued.code).toBe(0);
+    const tenant = JSON.parse(queued.stdout).tenant;
+    expect(tenant).toMatchObject({ slug: later, timezone: 'Asia/Tokyo' });
+    // The CLI returned at once; this file's server (WORKER on) runs the job.
+    expect((await awaitProvisioning(app.central.pool, tenant.id)).status).toBe('ACTIVE');
+    expect((await runCli(['tenants:create', '--level', 'TENANT', '--parent', hierarchy.groups[0]!.slug, '--slug', 'tz-bad', '--name', 'n', '--timezone', 'Nowhere/Nothing'])).code).toBe(2);
+  });
+});
+

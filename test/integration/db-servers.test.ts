@@ -12,7 +12,7 @@ import { adminPasswordContext } from '../../src/tenancy/secrets/stored-secrets.j
 import { ownCentralDatabase, startTestApp, TEST_ENCRYPTION_KEYS, uniqueKey, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { startSecondServer, type SecondServer } from '../helpers/second-server.js';
-import { makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { awaitProvisioning, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 let second: SecondServer;
 let app: TestApp;
@@ -198,6 +198,67 @@ describe('placement over two servers', () => {
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
     } finally {
       await app.central.pool.query("UPDATE db_servers SET is_active = true WHERE name = 'central'");
+    }
+  });
+});
+
+describe('provisioning on a server that is down', () => {
+  it('ends FAILED with the cause (no credential in it); once the server is back, retryProvisioning makes it ACTIVE there', async () => {
+    await app.central.pool.query("UPDATE db_servers SET max_tenants = NULL WHERE name = 'second'");
+    const slug = uniqueKey('down').replace(/_/g, '-');
+    const input = { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: 'Down', isolation: 'DATABASE', dbServer: 'second' };
+    await second.pause();
+    let id: string;
+    try {
+      const created = await app.gql<{ createTenant: { id: string; status: string } }>('mutation($input: CreateTenantInput!) { createTenant(input: $input) { id status } }', { input }, systemAuth);
+      expect(created.body.errors).toBeUndefined();
+      expect(created.body.data!.createTenant.status).toBe('PROVISIONING');
+      id = created.body.data!.createTenant.id;
+      const outcome = await awaitProvisioning(app.central.pool, id);
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.provisioning!.error).toMatch(/^storage: .*(ECONNREFUSED|connect|terminat|shut)/i);
+      expect(JSON.stringify(outcome)).not.toContain(second.password);
+    } finally {
+      await second.resume();
+    }
+    const retried = await app.gql<{ retryProvisioning: { status: string } }>('mutation($id: ID!) { retryProvisioning(id: $id) { status } }', { id }, systemAuth);
+    expect(retried.body.errors).toBeUndefined();
+    const outcome = await awaitProvisioning(app.central.pool, id);
+    expect(outcome.status).toBe('ACTIVE');
+    expect(outcome.provisioning).toMatchObject({ status: 'ACTIVE', attempt: 2 });
+    const database = (await app.central.pool.query<{ database_name: string }>('SELECT database_name FROM tenants WHERE id = $1', [id])).rows[0]!.database_name;
+    const pool = new pg.Pool({ connectionString: withDatabase(second.url, 'postgres'), max: 1 });
+    try {
+      expect((await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('placement with the job flow', () => {
+  it('places 8 concurrent createTenant mutations without overfilling a server with room for 2; the refused ones write nothing', async () => {
+    await app.central.pool.query("UPDATE db_servers SET max_tenants = (SELECT count(*) FROM tenants t WHERE t.db_server_id = db_servers.id) + 2 WHERE name = 'second'");
+    await app.central.pool.query("UPDATE db_servers SET is_active = false WHERE name = 'central'");
+    try {
+      const slugs = Array.from({ length: 8 }, () => uniqueKey('race').replace(/_/g, '-'));
+      const results = await Promise.all(
+        slugs.map((slug) =>
+          app.gql<{ createTenant: { id: string } }>(
+            'mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }',
+            { input: { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: slug, isolation: 'SCHEMA' } },
+            systemAuth,
+          ),
+        ),
+      );
+      const placed = results.filter((r) => !r.body.errors);
+      expect(placed).toHaveLength(2);
+      for (const r of results) if (r.body.errors) expect(r.body.errors[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect((await app.central.pool.query('SELECT 1 FROM tenants WHERE slug = ANY($1::text[])', [slugs])).rowCount).toBe(2);
+      for (const r of placed) expect((await awaitProvisioning(app.central.pool, r.body.data!.createTenant.id)).status).toBe('ACTIVE');
+    } finally {
+      await app.central.pool.query("UPDATE db_servers SET is_active = true WHERE name = 'central'");
+      await app.central.pool.query("UPDATE db_servers SET max_tenants = NULL WHERE name = 'second'");
     }
   });
 });

@@ -108,7 +108,7 @@ describe('per-tenant roles', () => {
   it('leaves no role behind when provisioning fails after the role was made', async () => {
     const key = uniqueKey('rolefail');
     await expect(
-      provisionTenant(app.tenancy, { level: 'TENANT', parentId: hierarchy.groups[0]!.id, key, slug: key.replace(/_/g, '-'), name: key, isolation: 'SCHEMA', failAfter: 'migrations' }),
+      provisionTenant(app.tenancy, { level: 'TENANT', parentId: hierarchy.groups[0]!.id, key, slug: key.replace(/_/g, '-'), name: key, isolation: 'SCHEMA', failAfter: 'role' }),
     ).rejects.toThrow(/failAfter/);
     const role = app.tenancy.naming.tenantRole(key);
     expect((await app.central.pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount).toBe(0);

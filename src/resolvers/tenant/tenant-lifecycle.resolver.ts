@@ -8,6 +8,15 @@ import { Tenant } from './tenant.type.js';
 import { TenantIsolation, TenantLevel } from '../common/tenant-level.enum.js';
 
 @InputType()
+export class FirstAdminInput {
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String, { nullable: true, description: 'Default: the email.' })
+  name?: string | null;
+}
+
+@InputType()
 export class CreateTenantInput {
   @Field(() => TenantLevel, { description: 'APP, CENTRAL_TENANT or TENANT.' })
   level!: TenantLevel;
@@ -35,6 +44,12 @@ export class CreateTenantInput {
 
   @Field(() => String, { nullable: true, description: "TENANT only: the plan's key; its default seeders run in the new tenant." })
   planKey?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'IANA time zone name, e.g. Europe/Berlin; default UTC.' })
+  timezone?: string | null;
+
+  @Field(() => FirstAdminInput, { nullable: true, description: 'TENANT and CENTRAL_TENANT: the first admin (an account, made without a password when new, with an admin membership).' })
+  admin?: FirstAdminInput | null;
 }
 
 @ObjectType({ description: 'What deleteTenant did.' })
@@ -63,11 +78,22 @@ export function actorOf(context: RequestContext): LifecycleActor {
 /** Lifecycle mutations for system admins and admins of an ancestor of the tenant. */
 @Resolver()
 export class TenantLifecycleResolver {
-  @Mutation(() => Tenant, { description: 'Creates and provisions a tenant (storage, role, migrations, cluster schemas, domains); answers once it is ACTIVE.' })
+  @Mutation(() => Tenant, {
+    description:
+      'Creates a tenant and queues its provisioning (storage, migrations, role, cluster schemas, seeders, first admin, domains); answers at once with status PROVISIONING. Follow tenant.provisioning until ACTIVE or FAILED.',
+  })
   @Directive(tenantLevel('CENTRAL'))
   async createTenant(@Arg('input', () => CreateTenantInput) input: CreateTenantInput, @Ctx() context: RequestContext): Promise<Tenant> {
     const made = await context.services.administration.createTenant(actorOf(context), input);
-    return toTenant({ ...made, status: 'ACTIVE', maintenance: false });
+    return toTenant({ ...made, status: 'PROVISIONING', maintenance: false });
+  }
+
+  @Mutation(() => Tenant, { description: 'Starts a new attempt of a FAILED provisioning from the beginning; answers PROVISIONING.' })
+  @Directive(tenantLevel('CENTRAL'))
+  async retryProvisioning(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Tenant> {
+    const administration = context.services.administration;
+    await administration.provisioning.retry(actorOf(context), id);
+    return toTenant(await administration.lifecycle.get({ kind: 'system' }, id));
   }
 
   @Mutation(() => Tenant, { description: 'Makes an ACTIVE tenant read-only for everyone but system admins.' })

@@ -2,7 +2,7 @@ import { Arg, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } fr
 import { type RequestContext } from '../../context/request-context.js';
 import { tenantLevel } from '../../directives/tenant-level.directive.js';
 import { currentTenantOf, domainsByTenantLoader, getTenant, listTenants, tenantByIdLoader } from './tenant.service.js';
-import { CurrentTenant, Me, Tenant, TenantConnection, TenantDomain, TenantFilter } from './tenant.type.js';
+import { CurrentTenant, Me, Tenant, TenantConnection, TenantDomain, TenantFilter, TenantProvisioning } from './tenant.type.js';
 
 @Resolver(() => Tenant)
 export class TenantResolver {
@@ -45,6 +45,11 @@ export class TenantResolver {
   @FieldResolver(() => Tenant, { nullable: true })
   parent(@Root() tenant: Tenant, @Ctx() context: RequestContext): Promise<Tenant | null> | null {
     return tenant.parentId ? tenantByIdLoader(context).load(tenant.parentId) : null;
+  }
+
+  @FieldResolver(() => TenantProvisioning, { nullable: true, description: 'The latest provisioning attempt; null for tenants made before attempts were recorded.' })
+  async provisioning(@Root() tenant: Tenant, @Ctx() context: RequestContext): Promise<TenantProvisioning | null> {
+    return (await context.services.administration.provisioning.view(tenant.id)) ?? null;
   }
 
   @FieldResolver(() => [TenantDomain])

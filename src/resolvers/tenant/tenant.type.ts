@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from '../common/page-info.type.js';
 import { TenantIsolation, TenantLevel, TenantStatus } from '../common/tenant-level.enum.js';
 
@@ -18,6 +18,42 @@ export class TenantDomain {
 
   @Field(() => Date, { nullable: true })
   verifiedAt?: Date | null;
+}
+
+@ObjectType({ description: 'One step of a provisioning attempt.' })
+export class ProvisioningStep {
+  @Field(() => String, { description: 'storage, migrations, role, cluster-schemas, seeders, admin, domains or activate.' })
+  name!: string;
+
+  @Field(() => String, { description: 'PENDING, RUNNING, DONE, FAILED or UNDONE.' })
+  status!: string;
+
+  @Field(() => Int, { nullable: true })
+  durationMs!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Why it failed (never a credential).' })
+  error!: string | null;
+}
+
+@ObjectType({ description: "A tenant's latest provisioning attempt and its steps." })
+export class TenantProvisioning {
+  @Field(() => String, { description: 'PENDING, RUNNING, UNDOING, ACTIVE or FAILED.' })
+  status!: string;
+
+  @Field(() => Int, { description: 'Counts from 1; retryProvisioning (or a takeover after a crash) adds one.' })
+  attempt!: number;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'The failed step and its cause (never a credential).' })
+  error!: string | null;
+
+  @Field(() => [ProvisioningStep])
+  steps!: ProvisioningStep[];
 }
 
 @ObjectType({ description: 'An app, group or tenant of the hierarchy (central data; never credentials).' })

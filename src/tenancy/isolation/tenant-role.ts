@@ -36,19 +36,19 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
 /** Creates the role and lets the admin act as it. Fails if it exists (a name belongs to one tenant). */
 export async function createTenantRole(admin: ServerAdmin, record: StorageRecord, role: string, password: string): Promise<void> {
   const verifier = scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
-  await admin
-    .maintenance(`CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifier}'`)
-    .catch((error: { code?: string }) => {
-      if (error.code !== '42501') throw error;
-      throw new Error('The database admin role may not create roles: give it CREATEROLE (ALTER ROLE <admin> CREATEROLE), which per-tenant roles need', { cause: error });
-    });
-  await admin.maintenance(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
+  const r = quoteIdent(role);
+  const statements = [`CREATE ROLE ${r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifier}'`, `GRANT ${r} TO CURRENT_USER`];
   if (record.isolation === 'DATABASE') {
     // Its own database: only it (and the admin) may connect. The shared SCHEMA database stays open to all tenant roles.
     const database = quoteIdent(requireNames(record).databaseName);
-    await admin.maintenance(`REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`);
-    await admin.maintenance(`GRANT CONNECT ON DATABASE ${database} TO ${quoteIdent(role)}`);
+    statements.push(`REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`, `GRANT CONNECT ON DATABASE ${database} TO ${r}`);
   }
+  // One round trip on one maintenance connection (an implicit transaction: all of it or none);
+  // a connection per statement was a quarter of the role step on a loaded machine.
+  await admin.maintenance(statements.join(';\n')).catch((error: { code?: string; message?: string }) => {
+    if (error.code !== '42501' || !/create role/i.test(error.message ?? '')) throw error;
+    throw new Error('The database admin role may not create roles: give it CREATEROLE (ALTER ROLE <admin> CREATEROLE), which per-tenant roles need', { cause: error });
+  });
 }
 
 /** Lets `role` use the tables of `schema` (migrated already), now and those later migrations add. Idempotent. */

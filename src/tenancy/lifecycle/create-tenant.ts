@@ -1,12 +1,13 @@
 /**
- * `createTenant` for system admins (any level) and admins of an ancestor (below it). For now it
- * provisions synchronously (src/tenancy/provisioning/provision-tenant.ts) and answers once the
- * tenant is ACTIVE; issue 9 item 1 moves the work into a durable job that this function enqueues
- * in the same transaction as the row.
+ * `createTenant` for system admins (any level) and admins of an ancestor (below it). Validates
+ * everything it can, then writes the row (PROVISIONING), its first provisioning run and the
+ * provisioning job in one transaction, and answers at once; the job does the steps
+ * (src/tenancy/provisioning/).
  */
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { KEY_PATTERN, TENANT_LEVELS, type Isolation, type TenantLevelName } from '../model.js';
-import { provisionTenant, type ProvisionedTenant } from '../provisioning/provision-tenant.js';
+import { insertProvisioning, prepareProvision, type ProvisionedTenant } from '../provisioning/provision-tenant.js';
+import { type ProvisioningService } from '../provisioning/provisioning-service.js';
 import { assertSlug } from '../storage-names.js';
 import { type Tenancy } from '../tenancy.js';
 import { type LifecycleActor } from './tenant-lifecycle.js';
@@ -23,12 +24,21 @@ export type CreateTenantInput = {
   dbServer?: string | null;
   /** TENANT only: the plan (`plans.key`); its default seeders run in the new tenant. */
   planKey?: string | null;
+  /** IANA time zone name; default UTC. */
+  timezone?: string | null;
+  /** TENANT and CENTRAL_TENANT: the first admin. */
+  admin?: { email: string; name?: string | null } | null;
 };
 
 /** Runs seeders by name in a tenant's context (src/seeders/run-seeders.ts). */
 export type SeederRunner = (tenantId: string, seeders: readonly string[]) => Promise<void>;
 
-export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, input: CreateTenantInput, runSeeders?: SeederRunner): Promise<ProvisionedTenant> {
+export async function createTenant(
+  tenancy: Tenancy,
+  provisioning: Pick<ProvisioningService, 'enqueue' | 'kick'>,
+  actor: LifecycleActor,
+  input: CreateTenantInput,
+): Promise<ProvisionedTenant> {
   if (!(TENANT_LEVELS as readonly string[]).includes(input.level)) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, `level must be one of ${TENANT_LEVELS.join(', ')}`, { details: { field: 'level' } });
   }
@@ -41,7 +51,7 @@ export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, inpu
     });
   }
   if (actor.kind === 'admin') await assertParentInSubtree(tenancy, actor.tenantId, level, input.parentId ?? null);
-  return provisionTenant(tenancy, {
+  const prepared = await prepareProvision(tenancy, {
     level,
     parentId: input.parentId ?? null,
     key,
@@ -51,8 +61,14 @@ export async function createTenant(tenancy: Tenancy, actor: LifecycleActor, inpu
     domains: input.domains ?? undefined,
     dbServer: input.dbServer ?? undefined,
     planKey: input.planKey ?? undefined,
-    runSeeders,
+    timezone: input.timezone ?? undefined,
+    admin: input.admin ?? undefined,
+    // A system admin vouches for the domains it names (as its verifyDomain does); an ancestor's admin's are checked.
+    domainsVouched: actor.kind === 'system',
   });
+  const record = await insertProvisioning(tenancy, prepared, provisioning.enqueue);
+  provisioning.kick(record.id);
+  return record;
 }
 
 /** A tenant admin creates below its own tenant only: the parent is its tenant or a child of it. */

@@ -9,6 +9,7 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type TenantCacheStore } from '../../infra/cache/index.js';
 import { type TenantFileStore } from '../../infra/storage/tenant-files.js';
+import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
 import { dropTenantRole } from '../isolation/tenant-role.js';
 import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
@@ -42,6 +43,8 @@ type Row = LifecycleTenant & {
 };
 
 const MAX_REASON = 500;
+
+const deleteLockKey = (tenantId: string) => `tenantgraph:hard-delete:${tenantId}`;
 
 const conflict = (message: string, field = 'status') => new AppError(ErrorCode.CONFLICT, message, { details: { field } });
 const badInput = (message: string, field: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { details: { field } });
@@ -93,12 +96,31 @@ export function makeTenantLifecycle(deps: {
     if (!allowed.includes(row.status)) throw conflict(`Cannot ${action} tenant ${row.slug}: it is ${row.status}`);
   }
 
+  /** Storage, role, files, cache, then the row. Idempotent: a rerun after a crash finds the done parts gone. */
+  async function dropEverything(row: Row): Promise<void> {
+    const record = { ...row, dbServerId: row.dbServerId, dbUsername: row.dbUsername };
+    await tenancy.servers.ensure(record.dbServerId);
+    await tenancy.strategyFor(record).dropStorage(record);
+    // Tests only (PROVISIONING_TEST_STEP_DELAY=hard-delete=ms): widens the window to kill a process midway.
+    const pause = tenancy.config.tenancy.provisioningStepDelayMs['hard-delete'];
+    if (pause) await new Promise((resolve) => setTimeout(resolve, pause));
+    if (row.level === 'TENANT') await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, row.dbUsername ?? tenancy.naming.tenantRole(row.key));
+    await deps.files.removeTenant(row.id);
+    await deps.cache.flushTenant(row.id);
+    // Its queued jobs never run: the worker skips jobs of tenants without a live row (deleted-tenants.ts).
+    await pool.query('DELETE FROM tenants WHERE id = $1', [row.id]);
+    await tenancy.events.publish({ type: 'TenantDeleted', tenantId: row.id, hard: true });
+  }
+
   async function liveChildren(id: string): Promise<number> {
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1 AND status <> 'DELETED'", [id]);
     return rows[0]!.n;
   }
 
   return {
+    /** The tenant, if the actor may act on it (NOT_FOUND otherwise). */
+    get: (actor: LifecycleActor, id: string): Promise<LifecycleTenant> => load(actor, id),
+
     async suspend(actor: LifecycleActor, id: string, reason: string): Promise<LifecycleTenant> {
       const text = reason.trim();
       if (text === '' || text.length > MAX_REASON) throw badInput(`reason must be 1 to ${MAX_REASON} characters`, 'reason');
@@ -193,9 +215,10 @@ export function makeTenantLifecycle(deps: {
     },
 
     /**
-     * Hard delete: marks DELETING (so a crash midway is visible and the command can be rerun),
-     * then drops storage, role and files, then the row (domains, memberships go with it).
-     * Each step is idempotent.
+     * Hard delete: marks DELETING first (routing treats it as gone; a crash midway leaves a row a
+     * worker finishes: finishInterruptedDeletes), then drops storage, role, files and cache, then
+     * the row (domains, memberships, runs go with it). Each step is idempotent. The process doing
+     * it holds an advisory lock on the tenant, so recovery never races a live delete.
      */
     async hardDelete(actor: LifecycleActor, id: string, confirm: string | null): Promise<TenantDeletion> {
       const row = await load(actor, id);
@@ -203,19 +226,37 @@ export function makeTenantLifecycle(deps: {
       if (row.status === 'PROVISIONING') throw conflict(`Tenant ${row.slug} is being provisioned`);
       const children = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1', [id]);
       if (children.rows[0]!.n > 0) throw conflict(`Tenant ${row.slug} has tenants below it (deleted or not); hard-delete them first`, 'id');
-      await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
-      await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
-      const record = { ...row, dbServerId: row.dbServerId, dbUsername: row.dbUsername };
-      await tenancy.servers.ensure(record.dbServerId);
-      await tenancy.strategyFor(record).dropStorage(record);
-      if (row.dbUsername) await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, row.dbUsername);
-      await deps.files.removeTenant(id);
-      await deps.cache.flushTenant(id);
-      // Its queued jobs never run: the worker skips jobs of tenants without a live row (deleted-tenants.ts).
-      await pool.query('DELETE FROM tenants WHERE id = $1', [id]);
-      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: true });
+      const release = await tryAdvisoryLock(pool, deleteLockKey(id));
+      if (!release) throw conflict(`Tenant ${row.slug} is being deleted`);
+      try {
+        await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
+        await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
+        await dropEverything(row);
+      } finally {
+        await release();
+      }
       tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant hard-deleted');
       return { id, slug: row.slug, hard: true, restorableUntil: null };
+    },
+
+    /** Hard deletes whose process died (DELETING, lock free): finished now. Answers how many. */
+    async finishInterruptedDeletes(): Promise<number> {
+      const { rows } = await pool.query<{ id: string }>("SELECT id FROM tenants WHERE status = 'DELETING'");
+      let finished = 0;
+      for (const { id } of rows) {
+        const release = await tryAdvisoryLock(pool, deleteLockKey(id));
+        if (!release) continue; // a live process is on it
+        try {
+          const row = await load({ kind: 'system' }, id).catch(() => undefined);
+          if (row?.status !== 'DELETING') continue;
+          tenancy.logger.warn({ tenantId: id, slug: row.slug }, 'finishing an interrupted hard delete');
+          await dropEverything(row);
+          finished++;
+        } finally {
+          await release();
+        }
+      }
+      return finished;
     },
   };
 }

@@ -1,17 +1,18 @@
 /**
- * Creating a tenant of any level: its row, its storage, its migrations, its cluster schemas.
- * Either all of it exists at the end, or none of it: a failure drops what was created and
- * deletes the row, then reports the cause.
+ * Creating a tenant of any level: validation, then the row with its first provisioning run (one
+ * transaction), then the steps (provisioning-steps.ts) — in a durable job for createTenant, or in
+ * this process for demo data and fixtures (`provisionTenant`).
  */
+import type pg from 'pg';
 import { AppError, ErrorCode } from '../../errors/index.js';
-import { migrate } from '../migrator/index.js';
+import { assertEmail } from '../../auth/accounts.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { assertKey, assertSlug } from '../storage-names.js';
-import { CLUSTER_MODULES, PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
+import { PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
-import { ensureClusterSchemas } from './cluster-schemas.js';
-import { createTenantRole, dropTenantRole, grantSchemaToRole, newRolePassword } from '../isolation/tenant-role.js';
-import { tenantPasswordContext } from '../secrets/stored-secrets.js';
+import { driveProvisioning } from './provisioning-driver.js';
+import { insertRun } from './provisioning-runs.js';
+import { type RunInput, type StepName } from './provisioning-steps.js';
 
 export type ProvisionInput = {
   level: TenantLevelName;
@@ -35,15 +36,36 @@ export type ProvisionInput = {
    * the plan lists seeders; provisioning fails, and undoes itself, when a seeder fails.
    */
   runSeeders?: (tenantId: string, seeders: readonly string[]) => Promise<void>;
-  /** Stop after this step, for tests of the rollback path. */
-  failAfter?: 'storage' | 'migrations';
+  /** IANA time zone name; default UTC. */
+  timezone?: string | null;
+  /** TENANT and CENTRAL_TENANT: the first admin (an account and an admin membership). */
+  admin?: { email: string; name?: string | null } | null;
+  /** A system admin's domains are stored verified; an ancestor admin's are checked (default true: internal callers). */
+  domainsVouched?: boolean;
+  /** Stop after this step (or, when it does not apply, before activate), for tests of the undo path. */
+  failAfter?: StepName;
 };
 
 export type ProvisionedTenant = StorageRecord & { slug: string; name: string; parentId: string | null };
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
-export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): Promise<ProvisionedTenant> {
+/** A validated request to provision: what the row gets and what the run needs. */
+export type PreparedProvision = {
+  input: ProvisionInput;
+  isolation: Isolation;
+  names: { databaseName: string; schemaName: string };
+  domains: string[];
+  planId: string | null;
+  timezone: string;
+  run: RunInput;
+};
+
+/**
+ * Checks everything that can be checked before anything is written: names, domains, parent,
+ * plan, timezone, first admin. Placement and uniqueness are checked by the insert itself.
+ */
+export async function prepareProvision(tenancy: Tenancy, input: ProvisionInput): Promise<PreparedProvision> {
   assertKey(input.key);
   assertSlug(input.slug);
   if (input.name.trim() === '') throw new AppError(ErrorCode.BAD_USER_INPUT, 'name must not be empty', { details: { field: 'name' } });
@@ -51,96 +73,94 @@ export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): 
   for (const domain of domains) {
     if (!HOST.test(domain)) throw new AppError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(domain)} is not a host name`, { details: { field: 'domains' } });
   }
+  if (new Set(domains).size !== domains.length) throw new AppError(ErrorCode.BAD_USER_INPUT, 'a domain is listed twice', { details: { field: 'domains' } });
   if (input.level !== 'TENANT' && (input.isolation || input.clusterYears || input.dbServer)) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, 'isolation, dbServer and clusterYears apply to TENANT level only');
   }
+  const timezone = assertTimezone(input.timezone ?? 'UTC');
+  const admin = input.admin ? { email: assertAdminEmail(input.admin.email), name: input.admin.name?.trim() || input.admin.email.trim() } : null;
+  if (admin && input.level === 'APP') throw new AppError(ErrorCode.BAD_USER_INPUT, 'a first admin is for TENANT and CENTRAL_TENANT levels', { details: { field: 'admin' } });
   await assertParent(tenancy, input.level, input.parentId ?? null);
   const plan = input.planKey ? await findPlan(tenancy, input.level, input.planKey) : undefined;
-  if (plan && plan.seeders.length > 0 && !input.runSeeders) throw new Error(`plan ${plan.key} lists seeders, and this caller cannot run them`);
-
   const isolation: Isolation = input.isolation ?? 'DATABASE';
-  const strategy = tenancy.strategyFor({ level: input.level, isolation });
-  const names = strategy.namesFor(input.key);
-  const record = await insertRow(tenancy, input, isolation, names, domains);
+  const names = tenancy.strategyFor({ level: input.level, isolation }).namesFor(input.key);
+  return {
+    input,
+    isolation,
+    names,
+    domains,
+    planId: plan?.id ?? null,
+    timezone,
+    run: {
+      seeders: plan?.seeders ?? [],
+      clusterYears: input.level === 'TENANT' ? (input.clusterYears ?? [new Date().getUTCFullYear()]) : [],
+      admin,
+      domainsVouched: input.domainsVouched ?? true,
+      ...(input.failAfter ? { failAfter: input.failAfter } : {}),
+    },
+  };
+}
+
+/**
+ * The row (PROVISIONING), its domains and its first provisioning run, in one central transaction;
+ * `enqueue` joins it (the pg-boss job row), so either all of them exist or none.
+ */
+export async function insertProvisioning(
+  tenancy: Tenancy,
+  prepared: PreparedProvision,
+  enqueue?: (db: pg.PoolClient, tenantId: string) => Promise<unknown>,
+): Promise<ProvisionedTenant> {
+  const record = await insertRow(tenancy, prepared, enqueue);
   // Lookups of its slug and domains may be cached as unknown: TenantCreated drops them everywhere.
   await tenancy.events.publish({ type: 'TenantCreated', tenantId: record.id });
-  await tenancy.events.publish({ type: 'ProvisioningTenant', tenantId: record.id });
-  await tenancy.servers.ensure(record.dbServerId);
-
-  try {
-    await strategy.createStorage(record);
-    if (input.failAfter === 'storage') throw new Error('provisioning stopped after storage (failAfter)');
-    const files = tenancy.migrations[levelTarget(input.level)];
-    await strategy.withStoragePool(record, (pool) =>
-      migrate(pool, { label: `${levelTarget(input.level)}:${input.key}`, schema: names.schemaName, files }),
-    );
-    if (input.level === 'TENANT') {
-      await createRole(tenancy, record);
-      const years = input.clusterYears ?? [new Date().getUTCFullYear()];
-      for (const year of years) await ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES);
-      // Recorded READY so clusterSchemas and the yearly job see them (the row goes with the tenant's).
-      await tenancy.central.query(
-        `INSERT INTO cluster_schemas (tenant_id, module, year, status) SELECT $1, m, y, 'READY' FROM unnest($2::text[]) m CROSS JOIN unnest($3::int[]) y
-         ON CONFLICT (tenant_id, module, year) DO UPDATE SET status = 'READY', error = NULL, updated_at = now()`,
-        [record.id, CLUSTER_MODULES, years],
-      );
-    }
-    if (plan) {
-      await tenancy.central.query('UPDATE tenants SET plan_id = $2, updated_at = now() WHERE id = $1', [record.id, plan.id]);
-      if (plan.seeders.length > 0) await input.runSeeders!(record.id, plan.seeders);
-    }
-    if (input.failAfter === 'migrations') throw new Error('provisioning stopped after migrations (failAfter)');
-    await tenancy.central.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1", [record.id]);
-  } catch (error) {
-    await strategy.dropStorage(record).catch((dropError: unknown) =>
-      tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop storage of a failed provisioning'),
-    );
-    if (input.level === 'TENANT') {
-      await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, tenancy.naming.tenantRole(record.key)).catch((dropError: unknown) =>
-        tenancy.logger.error({ err: dropError, tenantId: record.id }, 'could not drop the role of a failed provisioning'),
-      );
-    }
-    await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
-    await tenancy.events.publish({ type: 'TenantDeleted', tenantId: record.id, hard: true });
-    throw error;
-  }
-  await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: record.id, from: 'PROVISIONING', to: 'ACTIVE' });
-  await tenancy.events.publish({ type: 'TenantProvisioned', tenantId: record.id });
   return record;
 }
 
 /**
- * The tenant's own role, its grants on the tenant schema, and its encrypted password in the row.
- * Sets `record.dbUsername`, so the cluster schemas made next are granted too.
+ * Creating a tenant in this process, start to end (demo data, fixtures, tests): the same row, run
+ * and steps as the job, driven here. Either all of it exists at the end, or none of it: a failure
+ * undoes the steps, deletes the row, then throws the cause.
  */
-async function createRole(tenancy: Tenancy, record: ProvisionedTenant): Promise<void> {
-  const role = tenancy.naming.tenantRole(record.key);
-  const password = newRolePassword();
-  const admin = tenancy.servers.adminFor(record.dbServerId);
-  await createTenantRole(admin, record, role, password);
-  record.dbUsername = role;
-  await tenancy.strategyFor(record).withStoragePool(record, (pool) => grantSchemaToRole(pool, role, record.schemaName!));
-  const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
-  await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
+export async function provisionTenant(tenancy: Tenancy, input: ProvisionInput): Promise<ProvisionedTenant> {
+  const prepared = await prepareProvision(tenancy, input);
+  if (prepared.run.seeders.length > 0 && !input.runSeeders) throw new Error(`plan ${input.planKey} lists seeders, and this caller cannot run them`);
+  const record = await insertProvisioning(tenancy, prepared);
+  const result = await driveProvisioning(
+    { tenancy, runSeeders: input.runSeeders, queueDomainCheck: async () => {}, stepDelayMs: tenancy.config.tenancy.provisioningStepDelayMs },
     record.id,
-    role,
-    secret.ciphertext,
-    secret.keyId,
-  ]);
+  );
+  if (result.outcome !== 'ACTIVE') {
+    const undone = await tenancy.central.query<{ status: string }>('SELECT status FROM tenants WHERE id = $1', [record.id]);
+    if (undone.rows[0]?.status === 'FAILED') {
+      await tenancy.central.query('DELETE FROM tenants WHERE id = $1', [record.id]);
+      await tenancy.events.publish({ type: 'TenantDeleted', tenantId: record.id, hard: true });
+    }
+    throw result.error ?? new Error(`provisioning of ${record.slug} did not finish (${result.outcome})`);
+  }
+  const { rows } = await tenancy.central.query<{ dbUsername: string | null }>('SELECT db_username AS "dbUsername" FROM tenants WHERE id = $1', [record.id]);
+  return { ...record, dbUsername: rows[0]?.dbUsername ?? null };
 }
 
-function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {
-  switch (level) {
-    case 'APP':
-      return 'app';
-    case 'CENTRAL_TENANT':
-      return 'group';
-    case 'TENANT':
-      return 'tenant';
-    default: {
-      const unreachable: never = level;
-      throw new Error(`unknown level ${String(unreachable)}`);
+/** An IANA time zone name PostgreSQL and Intl both know (e.g. Europe/Berlin); BAD_USER_INPUT naming timezone otherwise. */
+export function assertTimezone(name: string): string {
+  const value = name.trim();
+  let valid = value.length > 0 && value.length <= 64 && /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(value);
+  if (valid) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+    } catch {
+      valid = false;
     }
+  }
+  if (!valid) throw new AppError(ErrorCode.BAD_USER_INPUT, `${JSON.stringify(name)} is not a time zone name (e.g. Europe/Berlin)`, { details: { field: 'timezone' } });
+  return value;
+}
+
+function assertAdminEmail(email: string): string {
+  try {
+    return assertEmail(email);
+  } catch {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'admin.email is not an email address', { details: { field: 'admin.email' } });
   }
 }
 
@@ -161,25 +181,26 @@ async function assertParent(tenancy: Tenancy, level: TenantLevelName, parentId: 
 
 async function insertRow(
   tenancy: Tenancy,
-  input: ProvisionInput,
-  isolation: Isolation,
-  names: { databaseName: string; schemaName: string },
-  domains: string[],
+  prepared: PreparedProvision,
+  enqueue?: (db: pg.PoolClient, tenantId: string) => Promise<unknown>,
 ): Promise<ProvisionedTenant> {
+  const { input, isolation, names, domains } = prepared;
   const client = await tenancy.central.connect();
   try {
     await client.query('BEGIN');
     // Placement locks the server rows until COMMIT: concurrent creates cannot overfill a server.
     const dbServerId = input.level === 'TENANT' ? await tenancy.servers.place(client, input.dbServer) : null;
     const inserted = await client.query<{ id: string }>(
-      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id)
-       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9) RETURNING id`,
-      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId],
+      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id, plan_id, timezone)
+       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9, $10, $11) RETURNING id`,
+      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId, prepared.planId, prepared.timezone],
     );
     const id = inserted.rows[0]!.id;
     for (const [index, domain] of domains.entries()) {
       await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
     }
+    await insertRun(client, id, 1, prepared.run);
+    if (enqueue) await enqueue(client, id);
     await client.query('COMMIT');
     return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, dbServerId, ...names };
   } catch (error) {

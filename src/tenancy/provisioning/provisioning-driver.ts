@@ -1,0 +1,172 @@
+/**
+ * Drives a tenant's provisioning: runs the latest attempt's steps, records each, undoes on failure,
+ * and finishes what a dead process left.
+ *
+ * Who owns an attempt is a session-level advisory lock on the tenant (`tenantgraph:provision:<id>`),
+ * held on its own connection for the whole attempt. PostgreSQL ends the lock with the session, so
+ * when a process is SIGKILLed its attempts become free at once — no lease to renew, no expiry to
+ * wait out. A run found RUNNING or UNDOING with its lock free was therefore interrupted: it is
+ * undone, then (RUNNING) tried again as a new attempt, up to MAX_INTERRUPTED_ATTEMPTS.
+ *
+ * The pg-boss job, a kick from the process that created the tenant, and the periodic recovery may
+ * all call `drive` for the same tenant; the lock makes the extra callers return at once.
+ */
+import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
+import { withTransaction } from '../../infra/transaction.js';
+import { type Tenancy } from '../tenancy.js';
+import { type ProvisionedTenant } from './provision-tenant.js';
+import { insertRun, latestRun, markStep, markUndone, saveRunState, setRunStatus, startRun, type RunRow } from './provisioning-runs.js';
+import { stepsFor, undoProvisioning, type StepContext } from './provisioning-steps.js';
+
+/** Attempts after which an interrupted provisioning is left FAILED instead of started again. */
+const MAX_INTERRUPTED_ATTEMPTS = 3;
+
+export type DriveResult = { outcome: 'ACTIVE' | 'FAILED' | 'busy' | 'nothing'; error?: unknown };
+
+export type DriverDeps = {
+  tenancy: Tenancy;
+  runSeeders?: (tenantId: string, seeders: readonly string[]) => Promise<void>;
+  queueDomainCheck(domainId: string): Promise<void>;
+  /** Tests only: sleep before these steps (PROVISIONING_TEST_STEP_DELAY). */
+  stepDelayMs?: Readonly<Record<string, number>>;
+};
+
+export const provisionLockKey = (tenantId: string) => `tenantgraph:provision:${tenantId}`;
+
+export async function driveProvisioning(deps: DriverDeps, tenantId: string): Promise<DriveResult> {
+  const { tenancy } = deps;
+  const release = await tryAdvisoryLock(tenancy.central, provisionLockKey(tenantId));
+  if (!release) return { outcome: 'busy' };
+  try {
+    for (;;) {
+      const run = await latestRun(tenancy.central, tenantId);
+      if (!run || run.status === 'ACTIVE' || run.status === 'FAILED') return { outcome: 'nothing' };
+      const record = await loadRecord(tenancy, tenantId);
+      if (!record) return { outcome: 'nothing' };
+      if (run.status === 'PENDING') return await execute(deps, run, record);
+      // RUNNING or UNDOING with the lock free: the process that ran it died.
+      tenancy.logger.warn({ tenantId, attempt: run.attempt, status: run.status }, 'taking over an interrupted provisioning');
+      const interrupted = run.status === 'RUNNING';
+      const failed = await undo(deps, run, record, interrupted ? 'interrupted: the process running it stopped' : null);
+      if (failed || !interrupted || run.attempt >= MAX_INTERRUPTED_ATTEMPTS) {
+        await fail(tenancy, run, record, run.error ?? 'interrupted too often: the process running it stopped');
+        return { outcome: 'FAILED' };
+      }
+      await setRunStatus(tenancy.central, run.id, 'FAILED');
+      await insertRun(tenancy.central, tenantId, run.attempt + 1, run.input);
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant): Promise<DriveResult> {
+  const { tenancy } = deps;
+  const steps = stepsFor(record, run.input);
+  await startRun(
+    tenancy.central,
+    run.id,
+    steps.map((step) => step.name),
+  );
+  // A later attempt starts from nothing: whatever an earlier one left (its undo failed, e.g. a server was down) goes first.
+  if (run.attempt > 1) {
+    try {
+      await undoProvisioning(tenancy, record, run.state);
+    } catch (error) {
+      await fail(tenancy, run, record, `cleanup before attempt ${run.attempt}: ${describeError(error)}`);
+      return { outcome: 'FAILED', error };
+    }
+  }
+  const context: StepContext = {
+    tenancy,
+    record,
+    input: run.input,
+    state: { ...run.state },
+    saveState: async (patch) => {
+      Object.assign(context.state, patch);
+      await saveRunState(tenancy.central, run.id, patch);
+    },
+    runSeeders: deps.runSeeders,
+    queueDomainCheck: deps.queueDomainCheck,
+  };
+  await tenancy.events.publish({ type: 'ProvisioningTenant', tenantId: record.id });
+  for (const step of steps) {
+    const started = performance.now();
+    await markStep(tenancy.central, run.id, step.name, 'RUNNING');
+    try {
+      const delay = deps.stepDelayMs?.[step.name];
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (step.name === 'activate' && run.input.failAfter) throw new Error(`provisioning stopped before activate (failAfter ${run.input.failAfter})`);
+      if (step.name === 'activate') await activate(tenancy, run, record, Math.round(performance.now() - started));
+      else {
+        await step.run(context);
+        if (run.input.failAfter === step.name) throw new Error(`provisioning stopped after ${step.name} (failAfter)`);
+        await markStep(tenancy.central, run.id, step.name, 'DONE', Math.round(performance.now() - started));
+      }
+    } catch (error) {
+      const message = describeError(error);
+      await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
+      // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
+      tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
+      const undoFailed = await undo(deps, { ...run, state: context.state }, record, `${step.name}: ${message}`);
+      await fail(tenancy, run, record, undoFailed ? `${step.name}: ${message} (cleanup incomplete: ${undoFailed}; retryProvisioning cleans up first)` : `${step.name}: ${message}`);
+      return { outcome: 'FAILED', error };
+    }
+  }
+  return { outcome: 'ACTIVE' };
+}
+
+/** The tenant ACTIVE and the run finished, together: no process sees one without the other. */
+async function activate(tenancy: Tenancy, run: RunRow, record: ProvisionedTenant, durationMs: number): Promise<void> {
+  await withTransaction(tenancy.central, async (client) => {
+    await markStep(client, run.id, 'activate', 'DONE', durationMs);
+    await setRunStatus(client, run.id, 'ACTIVE');
+    await client.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1 AND status = 'PROVISIONING'", [record.id]);
+  });
+  await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: record.id, from: 'PROVISIONING', to: 'ACTIVE' });
+  await tenancy.events.publish({ type: 'TenantProvisioned', tenantId: record.id });
+}
+
+/** UNDOING (recorded first, so a crash during undo is finished by the next process), then undo. Answers the undo's error, if any. */
+async function undo(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, error: string | null): Promise<string | undefined> {
+  await setRunStatus(deps.tenancy.central, run.id, 'UNDOING', error);
+  try {
+    await undoProvisioning(deps.tenancy, record, run.state);
+    await markUndone(deps.tenancy.central, run.id);
+    return undefined;
+  } catch (undoError) {
+    return describeError(undoError);
+  }
+}
+
+async function fail(tenancy: Tenancy, run: RunRow, record: ProvisionedTenant, error: string): Promise<void> {
+  await withTransaction(tenancy.central, async (client) => {
+    await client.query("UPDATE provisioning_runs SET status = 'FAILED', error = $2, finished_at = now() WHERE id = $1", [run.id, error]);
+    await client.query("UPDATE tenants SET status = 'FAILED', updated_at = now() WHERE id = $1 AND status = 'PROVISIONING'", [record.id]);
+  });
+  await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: record.id, from: 'PROVISIONING', to: 'FAILED' });
+}
+
+async function loadRecord(tenancy: Tenancy, tenantId: string): Promise<ProvisionedTenant | undefined> {
+  const { rows } = await tenancy.central.query<ProvisionedTenant>(
+    `SELECT id, level, key, slug, name, parent_id AS "parentId", isolation, database_name AS "databaseName", schema_name AS "schemaName",
+            db_server_id AS "dbServerId", db_username AS "dbUsername" FROM tenants WHERE id = $1`,
+    [tenantId],
+  );
+  const record = rows[0];
+  if (record) await tenancy.servers.ensure(record.dbServerId ?? null).catch(() => {}); // a server that is down fails the step that needs it, with its cause
+  return record;
+}
+
+/**
+ * An error as recorded and shown in `tenant.provisioning`: its message, without anything that could
+ * carry a credential (a connection URL's user info, a password= pair), at most 500 characters.
+ */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@')
+    .replace(/(password\s*[=:]\s*)\S+/gi, '$1***')
+    .replace(/PASSWORD\s+'[^']*'/gi, "PASSWORD '***'")
+    .slice(0, 500);
+}

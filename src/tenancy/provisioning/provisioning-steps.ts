@@ -1,0 +1,204 @@
+/**
+ * The steps of provisioning a tenant, each defined once, and the one undo that removes what any of
+ * them made. Both the durable job and the in-process path (demo data, fixtures) run these.
+ *
+ * Steps are not individually resumable; the attempt is: an attempt that was interrupted is undone
+ * as a whole (undo is idempotent: it drops by name whatever is there) and run again from the
+ * start. That keeps each step simple and still lets a job run again after a crash.
+ */
+import { type ProvisionedTenant } from './provision-tenant.js';
+import { migrate } from '../migrator/index.js';
+import { ensureClusterSchemas } from './cluster-schemas.js';
+import { createTenantRole, dropTenantRole, grantSchemaToRole, newRolePassword } from '../isolation/tenant-role.js';
+import { tenantPasswordContext } from '../secrets/stored-secrets.js';
+import { CLUSTER_MODULES, type TenantLevelName } from '../model.js';
+import { type Tenancy } from '../tenancy.js';
+import { assertEmail } from '../../auth/accounts.js';
+import { TENANT_ADMIN_ROLE } from '../identification/identification-types.js';
+
+export const STEP_NAMES = ['storage', 'migrations', 'role', 'cluster-schemas', 'seeders', 'admin', 'domains', 'activate'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** What a run needs beyond the tenant row. Stored in `provisioning_runs.input`: never a secret. */
+export type RunInput = {
+  seeders: string[];
+  clusterYears: number[];
+  admin: { email: string; name: string } | null;
+  /** A system admin vouches for the domains it gives (stored verified); anyone else's are checked. */
+  domainsVouched: boolean;
+  /** Tests of the undo path (in-process provisioning only): fail right after this step. */
+  failAfter?: StepName;
+};
+
+/** What steps made that undo must remove, and that the row does not say. */
+export type RunState = { adminAccountId?: string; adminMembershipId?: string };
+
+export type StepContext = {
+  tenancy: Tenancy;
+  record: ProvisionedTenant;
+  input: RunInput;
+  state: RunState;
+  saveState(patch: RunState): Promise<void>;
+  runSeeders?: (tenantId: string, seeders: readonly string[]) => Promise<void>;
+  /** Queues the verification check of one domain (src/tenancy/domains). */
+  queueDomainCheck(domainId: string): Promise<void>;
+};
+
+export type Step = { name: StepName; appliesTo(record: ProvisionedTenant, input: RunInput): boolean; run(ctx: StepContext): Promise<void> };
+
+export const PROVISIONING_STEPS: readonly Step[] = [
+  {
+    name: 'storage',
+    appliesTo: () => true,
+    // DATABASE tenants are cloned from the server's template (database-isolation.ts).
+    run: ({ tenancy, record }) => tenancy.strategyFor(record).createStorage(record),
+  },
+  {
+    name: 'migrations',
+    // A DATABASE tenant's clone of the template carries them already.
+    appliesTo: (record) => !(record.level === 'TENANT' && record.isolation === 'DATABASE'),
+    run: async ({ tenancy, record }) => {
+      const target = levelTarget(record.level);
+      await tenancy
+        .strategyFor(record)
+        .withStoragePool(record, (pool) => migrate(pool, { label: `${target}:${record.key}`, schema: record.schemaName!, files: tenancy.migrations[target] }));
+    },
+  },
+  { name: 'role', appliesTo: (record) => record.level === 'TENANT', run: ({ tenancy, record }) => createRole(tenancy, record) },
+  {
+    name: 'cluster-schemas',
+    appliesTo: (record) => record.level === 'TENANT',
+    run: async ({ tenancy, record, input }) => {
+      const enabled = await tenancy.planModules(record.id);
+      const modules = CLUSTER_MODULES.filter((module) => enabled === 'all' || enabled.includes(module));
+      for (const year of input.clusterYears) await ensureClusterSchemas(tenancy, record, year, modules);
+      // Recorded READY so clusterSchemas and the yearly job see them (the rows go with the tenant's).
+      await tenancy.central.query(
+        `INSERT INTO cluster_schemas (tenant_id, module, year, status) SELECT $1, m, y, 'READY' FROM unnest($2::text[]) m CROSS JOIN unnest($3::int[]) y
+         ON CONFLICT (tenant_id, module, year) DO UPDATE SET status = 'READY', error = NULL, updated_at = now()`,
+        [record.id, modules, input.clusterYears],
+      );
+    },
+  },
+  {
+    name: 'seeders',
+    appliesTo: (_record, input) => input.seeders.length > 0,
+    run: async ({ record, input, runSeeders }) => {
+      if (!runSeeders) throw new Error('this process cannot run seeders');
+      await runSeeders(record.id, input.seeders);
+    },
+  },
+  {
+    name: 'admin',
+    appliesTo: (_record, input) => input.admin !== null,
+    run: ({ tenancy, record, input, saveState }) => createFirstAdmin(tenancy, record.id, input.admin!, saveState),
+  },
+  {
+    name: 'domains',
+    appliesTo: () => true,
+    run: async ({ tenancy, record, input, queueDomainCheck }) => {
+      if (input.domainsVouched) {
+        await tenancy.central.query('UPDATE domains SET is_verified = true, verified_at = coalesce(verified_at, now()) WHERE tenant_id = $1', [record.id]);
+        return;
+      }
+      const { rows } = await tenancy.central.query<{ id: string }>('SELECT id FROM domains WHERE tenant_id = $1 AND NOT is_verified', [record.id]);
+      for (const { id } of rows) await queueDomainCheck(id);
+    },
+  },
+  // ACTIVE is written by the driver, in one transaction with the run's own end (provisioning-runs.ts).
+  { name: 'activate', appliesTo: () => true, run: async () => {} },
+];
+
+export function stepsFor(record: ProvisionedTenant, input: RunInput): Step[] {
+  return PROVISIONING_STEPS.filter((step) => step.appliesTo(record, input));
+}
+
+/**
+ * Removes whatever an attempt made, newest first: the first admin it created, the cluster schema
+ * rows, the role, the storage (with its cluster schemas). Idempotent: each part drops by name and
+ * finds nothing the second time. Every part is tried; the first failure is thrown at the end.
+ */
+export async function undoProvisioning(tenancy: Tenancy, record: ProvisionedTenant, state: RunState): Promise<void> {
+  const failures: unknown[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (error) {
+      tenancy.logger.error({ err: error, tenantId: record.id, part: what }, 'undoing a provisioning step failed');
+      failures.push(error);
+    }
+  };
+  await attempt('admin', async () => {
+    if (state.adminMembershipId) await tenancy.central.query('DELETE FROM memberships WHERE id = $1', [state.adminMembershipId]);
+    // Only an account this run created, and only while nothing else uses it.
+    if (state.adminAccountId) {
+      await tenancy.central.query('DELETE FROM accounts a WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id)', [state.adminAccountId]);
+    }
+  });
+  await attempt('cluster-schemas', () => tenancy.central.query('DELETE FROM cluster_schemas WHERE tenant_id = $1', [record.id]));
+  await tenancy.servers.ensure(record.dbServerId).catch((error: unknown) => failures.push(error));
+  if (record.level === 'TENANT') {
+    await attempt('role', async () => {
+      await dropTenantRole(tenancy.servers.adminFor(record.dbServerId), record, tenancy.naming.tenantRole(record.key));
+      await tenancy.central.query('UPDATE tenants SET db_username = NULL, db_password_ciphertext = NULL, db_password_key_id = NULL WHERE id = $1', [record.id]);
+      record.dbUsername = null;
+    });
+  }
+  await attempt('storage', () => tenancy.strategyFor(record).dropStorage(record));
+  if (failures.length > 0) throw failures[0];
+}
+
+/**
+ * The tenant's own role, its grants on the tenant schema, and its encrypted password in the row.
+ * Sets `record.dbUsername`, so the cluster schemas made next are granted too.
+ */
+async function createRole(tenancy: Tenancy, record: ProvisionedTenant): Promise<void> {
+  const role = tenancy.naming.tenantRole(record.key);
+  const password = newRolePassword();
+  const admin = tenancy.servers.adminFor(record.dbServerId);
+  await createTenantRole(admin, record, role, password);
+  record.dbUsername = role;
+  await tenancy.strategyFor(record).withStoragePool(record, (pool) => grantSchemaToRole(pool, role, record.schemaName!));
+  const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
+  await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
+    record.id,
+    role,
+    secret.ciphertext,
+    secret.keyId,
+  ]);
+}
+
+/**
+ * The first admin: an account (made without a password when new, as `inviteMember` makes one;
+ * it signs in through the auth module's usual first sign-in) and an admin membership of the tenant.
+ */
+async function createFirstAdmin(tenancy: Tenancy, tenantId: string, admin: { email: string; name: string }, saveState: (patch: RunState) => Promise<void>): Promise<void> {
+  const email = assertEmail(admin.email);
+  const account = await tenancy.central.query<{ id: string; inserted: boolean }>(
+    `INSERT INTO accounts (email, name) VALUES ($1, $2) ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id, (xmax = 0) AS inserted`,
+    [email, admin.name],
+  );
+  const { id: accountId, inserted } = account.rows[0]!;
+  if (inserted) await saveState({ adminAccountId: accountId });
+  const membership = await tenancy.central.query<{ id: string }>(
+    `INSERT INTO memberships (account_id, tenant_id, role, abilities) VALUES ($1, $2, $3, '[]'::jsonb)
+     ON CONFLICT (account_id, tenant_id) DO UPDATE SET role = EXCLUDED.role RETURNING id`,
+    [accountId, tenantId, TENANT_ADMIN_ROLE],
+  );
+  await saveState({ adminMembershipId: membership.rows[0]!.id });
+}
+
+export function levelTarget(level: TenantLevelName): 'app' | 'group' | 'tenant' {
+  switch (level) {
+    case 'APP':
+      return 'app';
+    case 'CENTRAL_TENANT':
+      return 'group';
+    case 'TENANT':
+      return 'tenant';
+    default: {
+      const unreachable: never = level;
+      throw new Error(`unknown level ${String(unreachable)}`);
+    }
+  }
+}
