@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { makeLogger } from '../infra/logger.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
@@ -19,7 +20,10 @@ export async function withRuntime(options: { json?: boolean } & RuntimeOptions, 
     fail(error, options.json);
     return;
   }
-  const logger = makeLogger(options.json ? 'warn' : config.log.level === 'info' ? 'warn' : config.log.level);
+  // Synchronous writes to fd 2: a line logged just before exit is not lost, and stdout carries only results.
+  const logger = makeLogger(options.json ? 'warn' : config.log.level === 'info' ? 'warn' : config.log.level, 'tenantgraph', {
+    destination: pino.destination({ dest: 2, sync: true }),
+  });
   let runtime: Runtime | undefined;
   try {
     runtime = await openRuntime(config, logger, { migrate: options.migrate ?? false, announceRedis: false });

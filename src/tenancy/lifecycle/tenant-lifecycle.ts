@@ -13,6 +13,7 @@ import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
 import { dropTenantRole } from '../isolation/tenant-role.js';
 import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 /** Who asks: a system admin, or the admin of one tenant (acting on its descendants). */
 export type LifecycleActor = { kind: 'system' } | { kind: 'admin'; tenantId: string };
@@ -148,9 +149,7 @@ export function makeTenantLifecycle(deps: {
       const row = await load(actor, id);
       requireStatus(row, ['ACTIVE', 'SUSPENDED', 'FAILED'], 'delete');
       if ((await liveChildren(id)) > 0) throw conflict(`Tenant ${row.slug} has tenants below it; delete them first`, 'id');
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         const released = await client.query<{ domain: string; is_primary: boolean; verified_at: Date | null }>(
           'DELETE FROM domains WHERE tenant_id = $1 RETURNING domain, is_primary, verified_at',
           [id],
@@ -162,13 +161,7 @@ export function makeTenantLifecycle(deps: {
           [id, ['ACTIVE', 'SUSPENDED', 'FAILED'], JSON.stringify(released.rows.map((r) => ({ domain: r.domain, isPrimary: r.is_primary, verifiedAt: r.verified_at })))],
         );
         if (updated.rowCount !== 1) throw conflict(`Tenant ${row.slug} changed meanwhile; try again`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       await tenancy.events.publish({ type: 'TenantDeleted', tenantId: id, hard: false });
       tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant soft-deleted');
       return { id, slug: row.slug, hard: false, restorableUntil: new Date(Date.now() + deps.graceDays * 86_400_000) };
@@ -188,9 +181,7 @@ export function makeTenantLifecycle(deps: {
       const previous = typeof row.metadata.statusBeforeDelete === 'string' ? row.metadata.statusBeforeDelete : 'ACTIVE';
       const restoredStatus: TenantStatus = previous === 'FAILED' ? 'FAILED' : previous === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
       const domains = Array.isArray(row.metadata.releasedDomains) ? (row.metadata.releasedDomains as { domain: string; isPrimary: boolean; verifiedAt?: string | null }[]) : [];
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         for (const domain of domains) {
           // A domain verified before the delete stays verified (REQUIRE_VERIFIED_DOMAINS): it routes again at once.
           await client.query(
@@ -203,13 +194,7 @@ export function makeTenantLifecycle(deps: {
             WHERE id = $1 AND status = 'DELETED'`,
           [id, restoredStatus],
         );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: 'DELETED', to: restoredStatus });
       return reload(id);
     },

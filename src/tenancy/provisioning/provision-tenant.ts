@@ -13,6 +13,7 @@ import { type Tenancy } from '../tenancy.js';
 import { driveProvisioning } from './provisioning-driver.js';
 import { insertRun } from './provisioning-runs.js';
 import { type RunInput, type StepName } from './provisioning-steps.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 
 export type ProvisionInput = {
   level: TenantLevelName;
@@ -185,34 +186,30 @@ async function insertRow(
   enqueue?: (db: pg.PoolClient, tenantId: string) => Promise<unknown>,
 ): Promise<ProvisionedTenant> {
   const { input, isolation, names, domains } = prepared;
-  const client = await tenancy.central.connect();
   try {
-    await client.query('BEGIN');
-    // Placement locks the server rows until COMMIT: concurrent creates cannot overfill a server.
-    const dbServerId = input.level === 'TENANT' ? await tenancy.servers.place(client, input.dbServer) : null;
-    const inserted = await client.query<{ id: string }>(
-      `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id, plan_id, timezone)
-       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9, $10, $11) RETURNING id`,
-      [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId, prepared.planId, prepared.timezone],
-    );
-    const id = inserted.rows[0]!.id;
-    for (const [index, domain] of domains.entries()) {
-      await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
-    }
-    await insertRun(client, id, 1, prepared.run);
-    if (enqueue) await enqueue(client, id);
-    await client.query('COMMIT');
-    return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, dbServerId, ...names };
+    return await inTransaction(tenancy.central, async (client) => {
+      // Placement locks the server rows until COMMIT: concurrent creates cannot overfill a server.
+      const dbServerId = input.level === 'TENANT' ? await tenancy.servers.place(client, input.dbServer) : null;
+      const inserted = await client.query<{ id: string }>(
+        `INSERT INTO tenants (level, parent_id, key, slug, name, status, isolation, database_name, schema_name, db_server_id, plan_id, timezone)
+         VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7, $8, $9, $10, $11) RETURNING id`,
+        [input.level, input.parentId ?? null, input.key, input.slug, input.name.trim(), isolation, names.databaseName, names.schemaName, dbServerId, prepared.planId, prepared.timezone],
+      );
+      const id = inserted.rows[0]!.id;
+      for (const [index, domain] of domains.entries()) {
+        await client.query('INSERT INTO domains (tenant_id, domain, is_primary) VALUES ($1, $2, $3)', [id, domain, index === 0]);
+      }
+      await insertRun(client, id, 1, prepared.run);
+      if (enqueue) await enqueue(client, id);
+      return { id, level: input.level, key: input.key, slug: input.slug, name: input.name.trim(), parentId: input.parentId ?? null, isolation, dbServerId, ...names };
+    });
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
     if ((error as { code?: string }).code === '23505') {
       const constraint = (error as { constraint?: string }).constraint ?? '';
       const what = constraint.includes('domain') ? 'domain' : constraint.includes('slug') ? 'slug' : 'key';
       throw new AppError(ErrorCode.CONFLICT, `A tenant with this ${what} already exists`, { details: { field: what } });
     }
     throw error;
-  } finally {
-    client.release();
   }
 }
 

@@ -12,7 +12,7 @@
  * all call `drive` for the same tenant; the lock makes the extra callers return at once.
  */
 import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
-import { withTransaction } from '../../infra/transaction.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 import { type Tenancy } from '../tenancy.js';
 import { type ProvisionedTenant } from './provision-tenant.js';
 import { insertRun, latestRun, markStep, markUndone, saveRunState, setRunStatus, startRun, type RunRow } from './provisioning-runs.js';
@@ -118,7 +118,7 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
 
 /** The tenant ACTIVE and the run finished, together: no process sees one without the other. */
 async function activate(tenancy: Tenancy, run: RunRow, record: ProvisionedTenant, durationMs: number): Promise<void> {
-  await withTransaction(tenancy.central, async (client) => {
+  await inTransaction(tenancy.central, async (client) => {
     await markStep(client, run.id, 'activate', 'DONE', durationMs);
     await setRunStatus(client, run.id, 'ACTIVE');
     await client.query("UPDATE tenants SET status = 'ACTIVE', updated_at = now() WHERE id = $1 AND status = 'PROVISIONING'", [record.id]);
@@ -140,7 +140,7 @@ async function undo(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, er
 }
 
 async function fail(tenancy: Tenancy, run: RunRow, record: ProvisionedTenant, error: string): Promise<void> {
-  await withTransaction(tenancy.central, async (client) => {
+  await inTransaction(tenancy.central, async (client) => {
     await client.query("UPDATE provisioning_runs SET status = 'FAILED', error = $2, finished_at = now() WHERE id = $1", [run.id, error]);
     await client.query("UPDATE tenants SET status = 'FAILED', updated_at = now() WHERE id = $1 AND status = 'PROVISIONING'", [record.id]);
   });

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type JobQueue } from '../../infra/jobs/index.js';
-import { withTransaction } from '../../infra/transaction.js';
+import { inTransaction } from '../../infra/db-transaction.js';
 import { DOMAIN_VERIFY_JOB } from '../domains/tenant-domains.js';
 import { type LifecycleActor, type TenantLifecycle } from '../lifecycle/tenant-lifecycle.js';
 import { UUID_PATTERN } from '../model.js';
@@ -78,7 +78,7 @@ export function makeProvisioningService(deps: {
       if (row.status !== 'FAILED' || !last || last.status !== 'FAILED') {
         throw new AppError(ErrorCode.CONFLICT, `Tenant ${row.slug} is ${row.status}: only a FAILED provisioning can be retried`, { details: { field: 'status' } });
       }
-      await withTransaction(tenancy.central, async (client) => {
+      await inTransaction(tenancy.central, async (client) => {
         const updated = await client.query("UPDATE tenants SET status = 'PROVISIONING', updated_at = now() WHERE id = $1 AND status = 'FAILED'", [id]);
         if (updated.rowCount !== 1) throw new AppError(ErrorCode.CONFLICT, `Tenant ${row.slug} changed meanwhile; try again`, { details: { field: 'status' } });
         const { failAfter: _failAfter, ...input } = last.input;
