@@ -225,9 +225,10 @@ describe('the template database', () => {
       };
       expect(await probe(after.databaseName!)).toBe(1);
       expect(await probe(before.databaseName!)).toBe(0);
-      const templates = await app.central.pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [[oldTemplate, newTemplate]]);
-      expect(templates.rows.map((row) => row.datname)).toContain(newTemplate);
-      // The old template is dropped unless another test file was cloning it at that instant (then it goes with the next rebuild).
+      // Which templates exist now is not asserted: every app on this shared server keeps only its own
+      // migration set's template, so another test file's app may already have dropped the new one
+      // (and this file's app rebuilds the old one below). What the new set must give — tenants made
+      // from a template carrying the new migration — is asserted above.
     } finally {
       await changed.stop();
       await rm(dir, { recursive: true, force: true });
