@@ -41,7 +41,9 @@ export async function resolveJwtSecret(config: Config, options: { devSecretPath?
 export async function readOrCreateDevSecret(file: string, make: () => string = () => randomBytes(48).toString('base64')): Promise<string> {
   const existing = await readSecret(file);
   if (existing !== undefined) return existing;
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  // 0711: others may pass through but not list. The secrets are 0600 files; the embedded PostgreSQL,
+  // run as the `postgres` user when we are root, keeps its data in `.data/postgres` and must reach it.
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o711 });
   const secret = make();
   try {
     // `wx`: when the server and the CLI start together, the first writer wins and the other reads it.
