@@ -238,3 +238,18 @@ describe('the template database', () => {
     expect(await app.tenancy.strategyFor(again).exists(again)).toBe(true);
   });
 });
+
+describe('who sees a tenant’s provisioning', () => {
+  it('is a tenant detail: an outsider reaching the clinic gets its name, never its provisioning steps or errors', async () => {
+    const clinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'SCHEMA', { clusterYears: [] });
+    const query = '{ currentTenant { tenant { slug provisioning { status steps { name error } } } } }';
+    const outsider = await app.gql<{ currentTenant: { tenant: { slug: string; provisioning: unknown } | null } }>(query, {}, { 'x-tenant': clinic.slug });
+    expect(outsider.body.errors?.[0]?.extensions?.code).toMatch(/FORBIDDEN|UNAUTHENTICATED/);
+    expect(JSON.stringify(outsider.body.data ?? null)).not.toContain('"steps"');
+    // Its own admin sees them.
+    const own = { authorization: `Bearer ${await app.token({ subject: 'prov-own', tenantId: clinic.id, roles: ['admin'] })}`, 'x-tenant': clinic.slug };
+    const insider = await app.gql<{ currentTenant: { tenant: { provisioning: { status: string } | null } } }>(query, {}, own);
+    expect(insider.body.errors).toBeUndefined();
+    expect(insider.body.data!.currentTenant.tenant.provisioning?.status).toBe('ACTIVE');
+  });
+});
