@@ -65,12 +65,13 @@ export async function bulkCreateSchemaTenants(
         return { key, databaseName, schemaName, role: tenancy.naming.tenantRole(key), password: newRolePassword() };
       });
       const statements: string[] = [];
-      for (const t of batch) {
+      const verifiers = await Promise.all(batch.map((t) => scramVerifier(t.password)));
+      for (const [index, t] of batch.entries()) {
         const role = quoteIdent(t.role);
         const schema = quoteIdent(t.schemaName);
         // Leftovers of a crashed run; nothing when the tenant never existed.
         statements.push(`DROP SCHEMA IF EXISTS ${schema} CASCADE`, `DROP ROLE IF EXISTS ${role}`);
-        statements.push(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${scramVerifier(t.password)}'`);
+        statements.push(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifiers[index]}'`);
         statements.push(`GRANT ${role} TO CURRENT_USER`);
         statements.push(renameSchema(renameSchema(ddl, templateRole, t.role), template.schemaName, t.schemaName));
         statements.push(`INSERT INTO ${schema}.${MIGRATIONS_TABLE} SELECT * FROM ${quoteIdent(template.schemaName)}.${MIGRATIONS_TABLE}`);

@@ -7,7 +7,7 @@
  *  - from the createTenant mutation (real HTTP) to ACTIVE (the TenantProvisioned event, published
  *    in this process the moment the tenant row turns ACTIVE), for DATABASE and SCHEMA tenants, one
  *    at a time: p50/p95;
- *  - the floor: `CREATE DATABASE … TEMPLATE <the migrated template> STRATEGY FILE_COPY` (DATABASE),
+ *  - the floor: `CREATE DATABASE … TEMPLATE <the migrated template>` with each STRATEGY (DATABASE),
  *    `CREATE SCHEMA` + the tenant migration SQL (SCHEMA), on the same server, one at a time;
  *  - each step's share of the time in steps (provisioning_steps.duration_ms);
  *  - `--bulk` DATABASE tenants created at `--parallelism` concurrent mutations: total wall time.
@@ -19,7 +19,7 @@ import { parseConfig } from '../src/config.js';
 import { makeLogger } from '../src/infra/logger.js';
 import { quoteIdent } from '../src/infra/sql-names.js';
 import { mintAccessToken } from '../src/tenancy/identification/access-tokens.js';
-import { fingerprintOf } from '../src/tenancy/migration-targets.js';
+import { databaseTemplateName } from '../src/tenancy/isolation/database-isolation.js';
 import { provisionTenant } from '../src/tenancy/provisioning/provision-tenant.js';
 import { mapLimit } from './util.js';
 
@@ -116,12 +116,11 @@ async function main(): Promise<void> {
     await create('SCHEMA');
 
     // The server's template for the current tenant migrations (database-isolation.ts names it).
-    const fingerprint = fingerprintOf(app.tenancy.migrations.tenant);
-    const templates = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname LIKE $2', [prefix, `%tpl_${fingerprint}`]);
-    const templateName = templates.rows[0]?.datname;
-    if (!templateName) throw new Error('no template database found');
+    const templateName = databaseTemplateName(prefix.replace(/_+$/, ''), app.tenancy.migrations, new Date().getUTCFullYear());
+    const templates = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [templateName]);
+    if (templates.rowCount !== 1) throw new Error(`no template database ${templateName}`);
 
-    const timings: Record<string, number[]> = { DATABASE: [], SCHEMA: [], 'floor DATABASE': [], 'floor SCHEMA': [] };
+    const timings: Record<string, number[]> = { DATABASE: [], SCHEMA: [], 'floor DATABASE FILE_COPY': [], 'floor DATABASE WAL_LOG': [], 'floor SCHEMA': [] };
     const sharedClient = new pg.Client({ connectionString: urlOf(shared) });
     await sharedClient.connect();
     const migrationSql = app.tenancy.migrations.tenant.map((file) => file.sql);
@@ -132,10 +131,13 @@ async function main(): Promise<void> {
       const schema = await create('SCHEMA');
       if (schema !== undefined) timings.SCHEMA!.push(schema);
       const floorDb = `${prefix}floor_${i}`;
-      let started = performance.now();
-      await admin.query(`CREATE DATABASE ${quoteIdent(floorDb)} TEMPLATE ${quoteIdent(templateName)} STRATEGY FILE_COPY`);
-      timings['floor DATABASE']!.push(performance.now() - started);
-      await admin.query(`DROP DATABASE ${quoteIdent(floorDb)}`);
+      let started = 0;
+      for (const strategy of ['FILE_COPY', 'WAL_LOG']) {
+        started = performance.now();
+        await admin.query(`CREATE DATABASE ${quoteIdent(floorDb)} TEMPLATE ${quoteIdent(templateName)} STRATEGY ${strategy}`);
+        timings[`floor DATABASE ${strategy}`]!.push(performance.now() - started);
+        await admin.query(`DROP DATABASE ${quoteIdent(floorDb)}`);
+      }
       const floorSchema = `${prefix}floor_${i}`;
       started = performance.now();
       await sharedClient.query(`CREATE SCHEMA ${quoteIdent(floorSchema)}; SET search_path TO ${quoteIdent(floorSchema)}`);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { type Config } from '../config.js';
 import { PrismaClient } from '../generated/central/client.js';
 import { quoteIdent } from './sql-names.js';
+import { closeLockSessions } from './advisory-lock.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { redactUrl, type Logger } from './logger.js';
 import { ignoreCheckedOutError } from '../tenancy/registry/client-registry.js';
@@ -78,6 +79,7 @@ export async function openCentralDatabase(config: Config, logger: Logger): Promi
     embedded,
     async close() {
       await prisma.$disconnect();
+      await closeLockSessions(pool);
       await pool.end();
     },
   };

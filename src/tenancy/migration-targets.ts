@@ -1,5 +1,5 @@
 import { migrationsDir } from '../paths.js';
-import { loadMigrationFiles, checksumOf, type MigrationFile, type MigrationTarget } from './migrator/index.js';
+import { loadMigrationFiles, type MigrationFile, type MigrationTarget } from './migrator/index.js';
 import { CLUSTER_MODULES, type ClusterModule } from './model.js';
 
 export type LevelTargetName = 'app' | 'group' | 'tenant' | ClusterModule;
@@ -15,11 +15,6 @@ export const LEVEL_TARGET_NAMES: readonly LevelTargetName[] = ['app', 'group', '
 export async function loadMigrationSets(root?: string): Promise<MigrationSets> {
   const entries = await Promise.all(LEVEL_TARGET_NAMES.map(async (name) => [name, await loadMigrationFiles(migrationsDir(name, root))] as const));
   return Object.freeze(Object.fromEntries(entries) as Record<LevelTargetName, MigrationFile[]>);
-}
-
-/** Identifies a set of files: a template built from them is reused only while it matches. */
-export function fingerprintOf(files: readonly MigrationFile[]): string {
-  return checksumOf(files.map((file) => `${file.name}:${file.checksum}`).join('\n')).slice(0, 10);
 }
 
 /** The central database's migration target. */

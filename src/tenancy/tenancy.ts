@@ -81,7 +81,9 @@ export async function createTenancy(options: {
   const strategies = {
     APP: makeCentralSchemaIsolation(admin, naming.appSchema),
     CENTRAL_TENANT: makeCentralSchemaIsolation(admin, naming.groupSchema),
-    DATABASE: makeDatabaseIsolation(servers, naming.tenantStorage, config.tenancy.storagePrefix.replace(/_+$/, ''), migrations.tenant),
+    DATABASE: makeDatabaseIsolation(servers, naming.tenantStorage, config.tenancy.storagePrefix.replace(/_+$/, ''), migrations, (module, year) =>
+      naming.clusterSchema({ isolation: 'DATABASE', schemaName: 'public' }, module, year),
+    ),
     SCHEMA: makeSchemaIsolation(servers, config.tenancy.sharedTenantsDatabase, naming.tenantStorage),
   };
   const registry = createClientRegistry({

@@ -6,10 +6,25 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { tryAdvisoryLock } from '../../src/infra/advisory-lock.js';
+import { closeLockSessions, tryAdvisoryLock } from '../../src/infra/advisory-lock.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
-afterAll(() => pool.end());
+afterAll(async () => {
+  await closeLockSessions(pool);
+  await pool.end();
+});
+
+/** Whether a session that is not tryAdvisoryLock's could take `key` now (lock sessions are reused, and a session's own locks stack). */
+async function freeForOthers(key: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: inject('databaseUrl') });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
+    return rows[0]!.locked;
+  } finally {
+    await client.end();
+  }
+}
 
 describe('tryAdvisoryLock', () => {
   it('holds more locks than the pool has connections, and the pool still serves the locked work', async () => {
@@ -26,5 +41,20 @@ describe('tryAdvisoryLock', () => {
     expect(again).toBeDefined();
     await again!();
     for (const release of releases.slice(1)) await release!();
+    for (const key of keys) expect(await freeForOthers(key)).toBe(true);
+  });
+
+  it('reuses its sessions, each handed out again without the lock it held', async () => {
+    const key = `test:lock:${randomUUID()}`;
+    const pids = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      const release = await tryAdvisoryLock(pool, key);
+      expect(release).toBeDefined();
+      const holders = await pool.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext($1)::oid::bigint AND granted", [key]);
+      for (const row of holders.rows) pids.add(row.pid);
+      await release!();
+      expect(await freeForOthers(key)).toBe(true);
+    }
+    expect(pids.size).toBe(1);
   });
 });

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOf, loadMigrationSets } from '../../src/tenancy/migration-targets.js';
+import { loadMigrationSets } from '../../src/tenancy/migration-targets.js';
+import { databaseTemplateName } from '../../src/tenancy/isolation/database-isolation.js';
 import { startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
@@ -81,7 +82,7 @@ describe('createTenant as a job', () => {
     expect(tenant.provisioning!.finishedAt).not.toBeNull();
     const names = tenant.provisioning!.steps.map((step) => step.name);
     // A DATABASE tenant's clone of the template carries the migrations: no migrations step.
-    expect(names).toEqual([...['storage'], ...(isolation === 'SCHEMA' ? ['migrations'] : []), 'role', 'cluster-schemas', 'admin', 'domains', 'activate']);
+    expect(names).toEqual(['storage', 'role', ...(isolation === 'SCHEMA' ? ['migrations'] : []), 'cluster-schemas', 'admin', 'domains', 'activate']);
     for (const step of tenant.provisioning!.steps) {
       expect(step.status).toBe('DONE');
       expect(step.durationMs).toBeGreaterThanOrEqual(0);
@@ -197,7 +198,7 @@ describe('createTenant as a job', () => {
 });
 
 describe('the template database', () => {
-  it('is rebuilt when the tenant migrations change: tenants made after carry the new migration, the old template is dropped', async () => {
+  it('is rebuilt when the tenant migrations change: tenants made after carry the new migration, and the old set's template stays for processes still on it', async () => {
     const before = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
     const dir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-migrations-'));
     await cp(path.resolve('migrations'), dir, { recursive: true });
@@ -205,8 +206,9 @@ describe('the template database', () => {
     const changed = await startTestApp({ MIGRATIONS_DIR: dir, WORKER: 'false' });
     try {
       const prefix = changed.runtime.config.tenancy.storagePrefix.replace(/_+$/, '');
-      const oldTemplate = `${prefix}_tpl_${fingerprintOf((await loadMigrationSets()).tenant)}`;
-      const newTemplate = `${prefix}_tpl_${fingerprintOf(changed.tenancy.migrations.tenant)}`;
+      const year = new Date().getUTCFullYear();
+      const oldTemplate = databaseTemplateName(prefix, await loadMigrationSets(), year);
+      const newTemplate = databaseTemplateName(prefix, changed.tenancy.migrations, year);
       expect(newTemplate).not.toBe(oldTemplate);
       const after = await makeClinic(changed.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
       const url = (database: string) => {
@@ -225,10 +227,10 @@ describe('the template database', () => {
       };
       expect(await probe(after.databaseName!)).toBe(1);
       expect(await probe(before.databaseName!)).toBe(0);
-      // Which templates exist now is not asserted: every app on this shared server keeps only its own
-      // migration set's template, so another test file's app may already have dropped the new one
-      // (and this file's app rebuilds the old one below). What the new set must give — tenants made
-      // from a template carrying the new migration — is asserted above.
+      // Both sets' templates exist: a new template drops only sets older than the newest few, so
+      // processes on the old set (this file's app, other test files' apps) keep theirs.
+      const templates = await changed.central.pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [[oldTemplate, newTemplate]]);
+      expect(templates.rows.map((row) => row.datname).sort()).toEqual([oldTemplate, newTemplate].sort());
     } finally {
       await changed.stop();
       await rm(dir, { recursive: true, force: true });

@@ -67,6 +67,54 @@ describe('per-tenant roles', () => {
     ).rejects.toThrow(/permission denied/);
   });
 
+  it.each(['DATABASE', 'SCHEMA'] as const)(
+    'grants a %s tenant every table of its own schemas (cloned or migrated) and no bookkeeping table; keeps exactly the cluster schemas asked for',
+    async (isolation) => {
+      const year = new Date().getUTCFullYear();
+      // This year's cluster schemas come with a DATABASE tenant's clone of the template; next year's are migrated.
+      const clinic = await makeClinic(app.tenancy, hierarchy.groups[0]!, isolation, { clusterYears: [year, year + 1] });
+      const bare = await makeClinic(app.tenancy, hierarchy.groups[0]!, isolation, { clusterYears: [] });
+      const role = `${testEnv().TENANT_DATABASE_PREFIX}${clinic.key}_role`;
+      const url = new URL(testEnv().DATABASE_URL!);
+      const inspect = async (tenant: ProvisionedTenant, asRole: string) => {
+        url.pathname = `/${tenant.databaseName}`;
+        const admin = new pg.Client({ connectionString: url.toString() });
+        await admin.connect();
+        try {
+          const own = isolation === 'DATABASE' ? `^(public|(emr|pos|scm)_[0-9]{4})$` : `^${tenant.schemaName}(_(emr|pos|scm)_[0-9]{4})?$`;
+          const { rows } = await admin.query<{ schema: string; relation: string; kind: string; granted: boolean }>(
+            `SELECT n.nspname AS schema, c.relname AS relation, c.relkind::text AS kind,
+                    CASE WHEN c.relkind = 'S' THEN has_sequence_privilege($1, c.oid, 'USAGE')
+                         ELSE has_table_privilege($1, c.oid, 'SELECT') AND has_table_privilege($1, c.oid, 'INSERT')
+                          AND has_table_privilege($1, c.oid, 'UPDATE') AND has_table_privilege($1, c.oid, 'DELETE') END AS granted
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname ~ $2 AND c.relkind IN ('r', 'p', 'S')`,
+            [asRole, own],
+          );
+          return rows;
+        } finally {
+          await admin.end();
+        }
+      };
+      const relations = await inspect(clinic, role);
+      const schemas = [...new Set(relations.map((r) => r.schema))].sort();
+      const base = isolation === 'DATABASE' ? 'public' : clinic.schemaName!;
+      const clusters = [year, year + 1].flatMap((y) => ['emr', 'pos', 'scm'].map((m) => (isolation === 'DATABASE' ? `${m}_${y}` : `${clinic.schemaName}_${m}_${y}`)));
+      expect(schemas).toEqual([base, ...clusters].sort());
+      expect(relations.filter((r) => r.relation !== '_tenantgraph_migrations' && r.kind !== 'S').length).toBeGreaterThan(schemas.length);
+      for (const relation of relations) {
+        expect({ ...relation, granted: relation.relation === '_tenantgraph_migrations' ? !relation.granted : relation.granted }).toMatchObject({ granted: true });
+      }
+      // Asked for no cluster schemas: none kept (a DATABASE clone's are dropped).
+      const bareSchemas = new Set((await inspect(bare, `${testEnv().TENANT_DATABASE_PREFIX}${bare.key}_role`)).map((r) => r.schema));
+      expect([...bareSchemas]).toEqual([isolation === 'DATABASE' ? 'public' : bare.schemaName]);
+      // And the tenant's role reads its cluster tables through its own requests.
+      await app.runtime.scopes.runInTenant(clinic.id, system, (context) =>
+        context.db.tenant().$queryRawUnsafe(`SELECT count(*) FROM "${clusters[0]}".visits`),
+      );
+    },
+  );
+
   it('switches roles correctly on a shared connection under 200 interleaved runs', async () => {
     const tenants = [schemaA, schemaB, databaseC, databaseD];
     const seen = await mapLimit(Array.from({ length: 200 }, (_, i) => tenants[i % 4]!), 8, (clinic) =>

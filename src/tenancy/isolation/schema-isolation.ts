@@ -5,7 +5,8 @@ import { type IsolationStrategy, requireNames, type ServerAdmins } from './isola
 /**
  * TENANT with isolation SCHEMA: schema `<prefix><key>` (and its cluster schemas
  * `<prefix><key>_<module>_<year>`) in one shared tenants database on the tenant's server. Many
- * tenants share one pool.
+ * tenants share one pool, and administration uses the server's kept pool on that database (it lives
+ * as long as the server: no connection start per provisioning).
  */
 export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string, schemaFor: (key: string) => string): IsolationStrategy {
   const strategy: IsolationStrategy = {
@@ -15,13 +16,13 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
       const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       await admin.ensureDatabase(databaseName);
-      await admin.withDatabase(databaseName, (pool) => pool.query(`CREATE SCHEMA ${quoteIdent(schemaName)}`));
+      await admin.withKeptPool(databaseName, (pool) => pool.query(`CREATE SCHEMA ${quoteIdent(schemaName)}`));
     },
     async dropStorage(record) {
       const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return;
-      await admin.withDatabase(databaseName, async (pool) => {
+      await admin.withKeptPool(databaseName, async (pool) => {
         // The tenant schema, exactly its cluster schemas (`<schema>_<module>_<year>`) and what a
         // restore set aside (`…-old-…`). A looser pattern (`<schema>_%`) would also match tenant
         // `x_y`'s schema when dropping tenant `x`.
@@ -37,9 +38,9 @@ export function makeSchemaIsolation(admins: ServerAdmins, sharedDatabase: string
       const admin = admins.adminFor(record.dbServerId);
       const { databaseName, schemaName } = requireNames(record);
       if (!(await admin.databaseExists(databaseName))) return false;
-      return admin.withDatabase(databaseName, async (pool) => (await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName])).rowCount === 1);
+      return admin.withKeptPool(databaseName, async (pool) => (await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName])).rowCount === 1);
     },
-    withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withDatabase(requireNames(record).databaseName, fn),
+    withStoragePool: (record, fn) => admins.adminFor(record.dbServerId).withKeptPool(requireNames(record).databaseName, fn),
   };
   return strategy;
 }

@@ -7,14 +7,17 @@
  * The admin role that creates it is made a member, which is what lets the shared pools (logged in
  * as the admin) `SET ROLE` to it. The migrations bookkeeping table stays the admin's.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
 import { MIGRATIONS_TABLE } from '../migrator/index.js';
 import { requireNames, type StorageRecord } from './isolation-strategy.js';
-import { CLUSTER_MODULES } from '../model.js';
+import { DATABASE_CLUSTER_SCHEMAS, databaseClusterSchemas } from './database-isolation.js';
 import { clusterSchemasOf } from './schema-isolation.js';
 import { type ServerAdmin } from './server-admin.js';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 /** A password of 32 random bytes; base64url, so it is safe inside a SQL string literal. */
 export function newRolePassword(): string {
@@ -24,45 +27,78 @@ export function newRolePassword(): string {
 /**
  * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, 4096 iterations, as
  * PostgreSQL makes it). Sent instead of the password, so the plaintext never reaches the server,
- * where a failing statement would be written to its log with its text.
+ * where a failing statement would be written to its log with its text. The key derivation runs off
+ * the event loop (a few ms of CPU that requests would otherwise wait behind).
  */
-export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
-  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+export async function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): Promise<string> {
+  const salted = await pbkdf2Async(password, salt, iterations, 32, 'sha256');
   const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-/** Creates the role and lets the admin act as it. Fails if it exists (a name belongs to one tenant). */
-export async function createTenantRole(admin: ServerAdmin, record: StorageRecord, role: string, password: string): Promise<void> {
-  const verifier = scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
+/**
+ * Creates the role, lets the admin act as it, and grants it its storage, in one round trip on
+ * `storagePool` (a pool on the tenant's database; roles are server-wide, so no maintenance
+ * connection is needed) and one implicit transaction: all of it or none. Fails if the role exists
+ * (a name belongs to one tenant).
+ *
+ * What it is granted: a DATABASE tenant's database was cloned with its tables, so the tables of
+ * `public` and of the cloned cluster schemas now, and those later migrations add (default privileges). A SCHEMA tenant's schema is
+ * still empty here: the schema only, as reading "all tables in schema" scans the whole pg_class of
+ * a database shared by thousands of tenants; its tables are granted as its migration makes them
+ * (`schemaPrivilegesSql` as the migration's setup).
+ */
+export async function createTenantRole(storagePool: pg.Pool, record: StorageRecord, role: string, password: string): Promise<void> {
+  const verifier = await scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
   const r = quoteIdent(role);
+  const { databaseName, schemaName } = requireNames(record);
   const statements = [`CREATE ROLE ${r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '${verifier}'`, `GRANT ${r} TO CURRENT_USER`];
   if (record.isolation === 'DATABASE') {
     // Its own database: only it (and the admin) may connect. The shared SCHEMA database stays open to all tenant roles.
-    const database = quoteIdent(requireNames(record).databaseName);
+    const database = quoteIdent(databaseName);
     statements.push(`REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`, `GRANT CONNECT ON DATABASE ${database} TO ${r}`);
+    // The clone's schemas: public and the template's cluster schemas (a small database: the scans are cheap).
+    for (const schema of [schemaName, ...(await databaseClusterSchemas(storagePool))]) statements.push(grantExistingSql(role, schema));
+  } else {
+    statements.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schemaName)} TO ${r}`);
   }
-  // One round trip on one maintenance connection (an implicit transaction: all of it or none);
-  // a connection per statement was a quarter of the role step on a loaded machine.
-  await admin.maintenance(statements.join(';\n')).catch((error: { code?: string; message?: string }) => {
+  await storagePool.query(statements.join(';\n')).catch((error: { code?: string; message?: string }) => {
     if (error.code !== '42501' || !/create role/i.test(error.message ?? '')) throw error;
     throw new Error('The database admin role may not create roles: give it CREATEROLE (ALTER ROLE <admin> CREATEROLE), which per-tenant roles need', { cause: error });
   });
 }
 
-/** Lets `role` use the tables of `schema` (migrated already), now and those later migrations add. Idempotent. */
-export async function grantSchemaToRole(pool: pg.Pool, role: string, schema: string): Promise<void> {
+/**
+ * Lets `role` use `schema` and the tables and sequences made in it from now on (default
+ * privileges for what the admin creates). Statements for a migration's `setupSql`: run before the
+ * schema's files, after its bookkeeping table, which therefore stays the admin's. Idempotent.
+ */
+export function schemaPrivilegesSql(role: string, schema: string): string {
   const r = quoteIdent(role);
   const s = quoteIdent(schema);
-  await pool.query(
-    `GRANT USAGE ON SCHEMA ${s} TO ${r};
+  return `GRANT USAGE ON SCHEMA ${s} TO ${r};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${r};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${r};`;
+}
+
+/** `schemaPrivilegesSql` plus the tables and sequences that exist already (the bookkeeping table excepted). */
+function grantExistingSql(role: string, schema: string): string {
+  const r = quoteIdent(role);
+  const s = quoteIdent(schema);
+  return `${schemaPrivilegesSql(role, schema)}
      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${r};
      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${r};
-     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${r};
-     ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${r};
-     REVOKE ALL ON ${s}.${MIGRATIONS_TABLE} FROM ${r};`,
-  );
+     REVOKE ALL ON ${s}.${MIGRATIONS_TABLE} FROM ${r};`;
+}
+
+/**
+ * Lets `role` use the tables of `schema` (migrated already), now and those later migrations add.
+ * Idempotent. Reads all of pg_class ("all tables in schema"): for storage made outside
+ * provisioning, not on its path.
+ */
+export async function grantSchemaToRole(pool: pg.Pool, role: string, schema: string): Promise<void> {
+  await pool.query(grantExistingSql(role, schema));
 }
 
 /**
@@ -71,7 +107,7 @@ export async function grantSchemaToRole(pool: pg.Pool, role: string, schema: str
  */
 export async function grantTenantStorage(admin: ServerAdmin, record: StorageRecord, role: string): Promise<void> {
   const { databaseName, schemaName } = requireNames(record);
-  const clusters = record.isolation === 'SCHEMA' ? clusterSchemasOf(schemaName) : `^(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`;
+  const clusters = record.isolation === 'SCHEMA' ? clusterSchemasOf(schemaName) : DATABASE_CLUSTER_SCHEMAS;
   await admin.withDatabase(databaseName, async (pool) => {
     const { rows } = await pool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1 OR nspname ~ $2', [schemaName, clusters]);
     for (const { nspname } of rows) await grantSchemaToRole(pool, role, nspname);

@@ -17,6 +17,12 @@ export type MigrationTarget = {
   /** The schema holding the target's tables and its migrations table; default `public`. */
   schema?: string;
   files: readonly MigrationFile[];
+  /**
+   * SQL run under the target's lock once its schema and bookkeeping table exist, before any file
+   * (e.g. a tenant role's default privileges, so the tables the files make are granted as they are
+   * made; the bookkeeping table, made first, stays out of them).
+   */
+  setupSql?: string;
 };
 
 export type AppliedMigration = { name: string; checksum: string; appliedAt: Date; durationMs: number };
@@ -54,14 +60,16 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const schema = target.schema ?? 'public';
   return withAdvisoryLock(pool, lockKey(target), async (client) => {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    // One round trip (an implicit transaction): schema, bookkeeping table, setup.
     await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${MIGRATIONS_TABLE} (
+      `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
+       CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${MIGRATIONS_TABLE} (
          name text PRIMARY KEY,
          checksum text NOT NULL,
          applied_at timestamptz NOT NULL DEFAULT now(),
          duration_ms integer NOT NULL
-       )`,
+       );
+       ${target.setupSql ?? ''}`,
     );
     const status = await statusWith(client, target);
     assertHistoryMatches(status, target);

@@ -16,7 +16,7 @@ import { inTransaction } from '../../infra/db-transaction.js';
 import { type Tenancy } from '../tenancy.js';
 import { type ProvisionedTenant } from './provision-tenant.js';
 import { insertRun, latestRun, markStep, markUndone, saveRunState, setRunStatus, startRun, type RunRow } from './provisioning-runs.js';
-import { stepsFor, undoProvisioning, type StepContext } from './provisioning-steps.js';
+import { stepsFor, undoProvisioning, type Step, type StepContext } from './provisioning-steps.js';
 
 /** Attempts after which an interrupted provisioning is left FAILED instead of started again. */
 const MAX_INTERRUPTED_ATTEMPTS = 3;
@@ -77,19 +77,45 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
       return { outcome: 'FAILED', error };
     }
   }
-  const context: StepContext = {
-    tenancy,
-    record,
-    input: run.input,
-    state: { ...run.state },
-    saveState: async (patch) => {
-      Object.assign(context.state, patch);
-      await saveRunState(tenancy.central, run.id, patch);
-    },
-    runSeeders: deps.runSeeders,
-    queueDomainCheck: deps.queueDomainCheck,
-  };
   await tenancy.events.publish({ type: 'ProvisioningTenant', tenantId: record.id });
+  const state = { ...run.state };
+  // The steps share one admin pool on the tenant's database, closed before any undo (which drops that database).
+  const failure = await tenancy
+    .strategyFor(record)
+    .withStoragePool(record, (storagePool) =>
+      runSteps(deps, run, record, steps, {
+      tenancy,
+      record,
+      storagePool,
+      input: run.input,
+      state,
+      saveState: async (patch) => {
+        Object.assign(state, patch);
+        await saveRunState(tenancy.central, run.id, patch);
+      },
+      runSeeders: deps.runSeeders,
+      queueDomainCheck: deps.queueDomainCheck,
+      }),
+    )
+    .catch((error: unknown): StepFailure => ({ step: steps[0]!.name, message: describeError(error), error })); // e.g. its server's admin could not be loaded
+  if (failure) {
+    const undoFailed = await undo(deps, { ...run, state }, record, `${failure.step}: ${failure.message}`);
+    await fail(
+      tenancy,
+      run,
+      record,
+      undoFailed ? `${failure.step}: ${failure.message} (cleanup incomplete: ${undoFailed}; retryProvisioning cleans up first)` : `${failure.step}: ${failure.message}`,
+    );
+    return { outcome: 'FAILED', error: failure.error };
+  }
+  return { outcome: 'ACTIVE' };
+}
+
+type StepFailure = { step: string; message: string; error: unknown };
+
+/** Runs the steps in order, recording each; stops at the first failure and answers it (undo is the caller's). */
+async function runSteps(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, steps: readonly Step[], context: StepContext): Promise<StepFailure | undefined> {
+  const { tenancy } = deps;
   for (const step of steps) {
     const started = performance.now();
     await markStep(tenancy.central, run.id, step.name, 'RUNNING');
@@ -108,12 +134,10 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
       await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
       // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
       tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
-      const undoFailed = await undo(deps, { ...run, state: context.state }, record, `${step.name}: ${message}`);
-      await fail(tenancy, run, record, undoFailed ? `${step.name}: ${message} (cleanup incomplete: ${undoFailed}; retryProvisioning cleans up first)` : `${step.name}: ${message}`);
-      return { outcome: 'FAILED', error };
+      return { step: step.name, message, error };
     }
   }
-  return { outcome: 'ACTIVE' };
+  return undefined;
 }
 
 /** The tenant ACTIVE and the run finished, together: no process sees one without the other. */

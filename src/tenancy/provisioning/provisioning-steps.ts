@@ -8,15 +8,17 @@
  */
 import { type ProvisionedTenant } from './provision-tenant.js';
 import { migrate } from '../migrator/index.js';
-import { ensureClusterSchemas } from './cluster-schemas.js';
-import { createTenantRole, dropTenantRole, grantSchemaToRole, newRolePassword } from '../isolation/tenant-role.js';
+import { provisionClusterSchemas } from './cluster-schemas.js';
+import type pg from 'pg';
+import { createTenantRole, dropTenantRole, newRolePassword, schemaPrivilegesSql } from '../isolation/tenant-role.js';
 import { tenantPasswordContext } from '../secrets/stored-secrets.js';
 import { CLUSTER_MODULES, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { assertEmail } from '../../auth/accounts.js';
 import { TENANT_ADMIN_ROLE } from '../identification/identification-types.js';
 
-export const STEP_NAMES = ['storage', 'migrations', 'role', 'cluster-schemas', 'seeders', 'admin', 'domains', 'activate'] as const;
+// The role comes before the migrations: a SCHEMA tenant's tables are granted to it as they are made.
+export const STEP_NAMES = ['storage', 'role', 'migrations', 'cluster-schemas', 'seeders', 'admin', 'domains', 'activate'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** What a run needs beyond the tenant row. Stored in `provisioning_runs.input`: never a secret. */
@@ -36,6 +38,12 @@ export type RunState = { adminAccountId?: string; adminMembershipId?: string };
 export type StepContext = {
   tenancy: Tenancy;
   record: ProvisionedTenant;
+  /**
+   * An admin pool on the database holding the tenant's storage, one for the whole attempt: a
+   * connection start per step was a large part of provisioning. It connects on first use, so a
+   * DATABASE tenant's is usable once the storage step has made the database.
+   */
+  storagePool: pg.Pool;
   input: RunInput;
   state: RunState;
   saveState(patch: RunState): Promise<void>;
@@ -53,25 +61,26 @@ export const PROVISIONING_STEPS: readonly Step[] = [
     // DATABASE tenants are cloned from the server's template (database-isolation.ts).
     run: ({ tenancy, record }) => tenancy.strategyFor(record).createStorage(record),
   },
+  { name: 'role', appliesTo: (record) => record.level === 'TENANT', run: ({ tenancy, record, storagePool }) => createRole(tenancy, record, storagePool) },
   {
     name: 'migrations',
     // A DATABASE tenant's clone of the template carries them already.
     appliesTo: (record) => !(record.level === 'TENANT' && record.isolation === 'DATABASE'),
-    run: async ({ tenancy, record }) => {
+    run: async ({ tenancy, record, storagePool }) => {
       const target = levelTarget(record.level);
-      await tenancy
-        .strategyFor(record)
-        .withStoragePool(record, (pool) => migrate(pool, { label: `${target}:${record.key}`, schema: record.schemaName!, files: tenancy.migrations[target] }));
+      const schema = record.schemaName!;
+      // A SCHEMA tenant's role gets each table as it is made (createTenantRole granted only the schema).
+      const setupSql = record.dbUsername ? schemaPrivilegesSql(record.dbUsername, schema) : undefined;
+      await migrate(storagePool, { label: `${target}:${record.key}`, schema, files: tenancy.migrations[target], setupSql });
     },
   },
-  { name: 'role', appliesTo: (record) => record.level === 'TENANT', run: ({ tenancy, record }) => createRole(tenancy, record) },
   {
     name: 'cluster-schemas',
     appliesTo: (record) => record.level === 'TENANT',
-    run: async ({ tenancy, record, input }) => {
+    run: async ({ tenancy, record, input, storagePool }) => {
       const enabled = await tenancy.planModules(record.id);
       const modules = CLUSTER_MODULES.filter((module) => enabled === 'all' || enabled.includes(module));
-      for (const year of input.clusterYears) await ensureClusterSchemas(tenancy, record, year, modules);
+      await provisionClusterSchemas(tenancy, record, input.clusterYears, modules, storagePool);
       // Recorded READY so clusterSchemas and the yearly job see them (the rows go with the tenant's).
       await tenancy.central.query(
         `INSERT INTO cluster_schemas (tenant_id, module, year, status) SELECT $1, m, y, 'READY' FROM unnest($2::text[]) m CROSS JOIN unnest($3::int[]) y
@@ -149,16 +158,14 @@ export async function undoProvisioning(tenancy: Tenancy, record: ProvisionedTena
 }
 
 /**
- * The tenant's own role, its grants on the tenant schema, and its encrypted password in the row.
- * Sets `record.dbUsername`, so the cluster schemas made next are granted too.
+ * The tenant's own role, its grants on the tenant's storage, and its encrypted password in the row.
+ * Sets `record.dbUsername`, so the schemas migrated next are granted too.
  */
-async function createRole(tenancy: Tenancy, record: ProvisionedTenant): Promise<void> {
+async function createRole(tenancy: Tenancy, record: ProvisionedTenant, storagePool: pg.Pool): Promise<void> {
   const role = tenancy.naming.tenantRole(record.key);
   const password = newRolePassword();
-  const admin = tenancy.servers.adminFor(record.dbServerId);
-  await createTenantRole(admin, record, role, password);
+  await createTenantRole(storagePool, record, role, password);
   record.dbUsername = role;
-  await tenancy.strategyFor(record).withStoragePool(record, (pool) => grantSchemaToRole(pool, role, record.schemaName!));
   const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
   await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
     record.id,

@@ -235,7 +235,9 @@ export function makeDbServers(options: { central: CentralServerAdmin; keyRing: K
       return chosen.id;
     },
     async close() {
+      const all = new Set([central, ...admins.values()]);
       admins.clear();
+      await Promise.all([...all].map((admin) => admin.close()));
     },
   };
   return servers;
