@@ -22,7 +22,7 @@ export async function followProvisioning(runtime: Runtime, tenantId: string, opt
     let done = false;
     void driving.finally(() => (done = true));
     for (;;) {
-      const view = await provisioning.view(tenantId);
+      const [view] = await provisioning.views([tenantId]);
       for (const step of view?.steps ?? []) {
         if (!printed.has(step.name) && (step.status === 'DONE' || step.status === 'FAILED')) {
           printed.add(step.name);
@@ -57,5 +57,5 @@ async function describe(runtime: Runtime, tenantId: string): Promise<FollowedTen
   );
   const row = rows[0];
   if (!row) throw new Error(`tenant ${tenantId} is gone`);
-  return { ...row, provisioning: (await runtime.services.administration.provisioning.view(tenantId)) ?? null };
+  return { ...row, provisioning: (await runtime.services.administration.provisioning.views([tenantId]))[0] ?? null };
 }

@@ -197,8 +197,42 @@ describe('createTenant as a job', () => {
   });
 });
 
+describe('tenant.provisioning in a list', () => {
+  it("gives every tenant its own attempt and steps, read in one statement for the whole page", async () => {
+    const created: string[] = [];
+    for (const isolation of ['DATABASE', 'SCHEMA', 'DATABASE'] as const) {
+      const result = await app.gql<{ createTenant: { id: string } }>(CREATE, { input: clinicInput({ isolation }) }, await system());
+      created.push(result.body.data!.createTenant.id);
+    }
+    for (const id of created) await settled(id);
+    const one = async (id: string) => (await app.gql<TenantView>(TENANT, { id }, await system())).body.data!.tenant.provisioning;
+    const expected = await Promise.all(created.map(one));
+    const list = 'query($parent: ID!) { tenants(first: 100, filter: { parentId: $parent }) { edges { node { id provisioning { status attempt startedAt finishedAt error steps { name status durationMs error } } } } } }';
+    const statements: string[] = [];
+    const pool = app.tenancy.central;
+    const query = pool.query.bind(pool);
+    pool.query = ((...args: Parameters<typeof query>) => {
+      if (typeof args[0] === 'string') statements.push(args[0]);
+      return query(...args);
+    }) as typeof pool.query;
+    let listed;
+    try {
+      listed = await app.gql<{ tenants: { edges: { node: { id: string; provisioning: Provisioning | null } }[] } }>(list, { parent: hierarchy.groups[0]!.id }, await system());
+    } finally {
+      pool.query = query;
+    }
+    expect(listed.body.errors).toBeUndefined();
+    const byId = new Map(listed.body.data!.tenants.edges.map(({ node }) => [node.id, node.provisioning]));
+    expect(created.map((id) => byId.get(id))).toEqual(expected);
+    // DATABASE and SCHEMA tenants have different steps: each got its own.
+    expect(expected[0]!.steps.map((step) => step.name)).not.toEqual(expected[1]!.steps.map((step) => step.name));
+    expect(statements.filter((sql) => /FROM provisioning_runs/.test(sql))).toHaveLength(1);
+    expect(statements.filter((sql) => /FROM provisioning_steps/.test(sql))).toHaveLength(1);
+  });
+});
+
 describe('the template database', () => {
-  it('is rebuilt when the tenant migrations change: tenants made after carry the new migration, and the old set's template stays for processes still on it', async () => {
+  it("is rebuilt when the tenant migrations change: tenants made after carry the new migration, and the old set's template stays for processes still on it", async () => {
     const before = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { clusterYears: [] });
     const dir = await mkdtemp(path.join(tmpdir(), 'tenantgraph-migrations-'));
     await cp(path.resolve('migrations'), dir, { recursive: true });

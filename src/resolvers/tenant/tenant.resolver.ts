@@ -1,7 +1,7 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { type RequestContext } from '../../context/request-context.js';
 import { tenantLevel } from '../../directives/tenant-level.directive.js';
-import { currentTenantOf, domainsByTenantLoader, getTenant, listTenants, tenantByIdLoader } from './tenant.service.js';
+import { currentTenantOf, domainsByTenantLoader, getTenant, listTenants, provisioningByTenantLoader, tenantByIdLoader } from './tenant.service.js';
 import { CurrentTenant, Me, Tenant, TenantConnection, TenantDomain, TenantFilter, TenantProvisioning } from './tenant.type.js';
 
 @Resolver(() => Tenant)
@@ -49,7 +49,7 @@ export class TenantResolver {
 
   @FieldResolver(() => TenantProvisioning, { nullable: true, description: 'The latest provisioning attempt; null for tenants made before attempts were recorded.' })
   async provisioning(@Root() tenant: Tenant, @Ctx() context: RequestContext): Promise<TenantProvisioning | null> {
-    return (await context.services.administration.provisioning.view(tenant.id)) ?? null;
+    return (await provisioningByTenantLoader(context).load(tenant.id)) ?? null;
   }
 
   @FieldResolver(() => [TenantDomain])

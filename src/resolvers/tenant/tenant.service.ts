@@ -8,7 +8,7 @@ import { byIds, groupedBy } from '../common/batch.js';
 import { decodeCursor, encodeCursor, pageSize } from '../common/cursor.js';
 import { isUuid } from '../common/prisma-errors.js';
 import { type TenantIsolation, type TenantLevel, type TenantStatus } from '../common/tenant-level.enum.js';
-import { type Tenant, type TenantConnection, type TenantDomain, type TenantFilter } from './tenant.type.js';
+import { type Tenant, type TenantConnection, type TenantDomain, type TenantFilter, type TenantProvisioning } from './tenant.type.js';
 
 /** What tenant administration reads use: who asks, the central database, and loaders. */
 type TenantAdminDeps = Pick<TenantContext, 'principal' | 'db' | 'loaders'>;
@@ -89,6 +89,11 @@ export function domainsByTenantLoader(context: TenantAdminDeps): DataLoader<stri
       return groupedBy(ids, rows, (row) => row.tenantId);
     }),
   );
+}
+
+/** Each tenant's latest provisioning attempt: a list of tenants reads them in one go (provisioning-runs.ts). */
+export function provisioningByTenantLoader(context: Pick<TenantContext, 'loaders' | 'services'>): DataLoader<string, TenantProvisioning | undefined> {
+  return scopeLoader(context, 'central:provisioningByTenant', () => new DataLoader<string, TenantProvisioning | undefined>((ids) => context.services.administration.provisioning.views(ids)));
 }
 
 export function currentTenantOf(context: Pick<TenantContext, 'scope' | 'principal'>) {

@@ -76,19 +76,25 @@ export async function saveRunState(db: Queryable, runId: string, patch: RunState
   await db.query('UPDATE provisioning_runs SET state = state || $2::jsonb WHERE id = $1', [runId, JSON.stringify(patch)]);
 }
 
-/** The latest attempt and its steps, for `tenant.provisioning`; undefined for a tenant made before runs were recorded. */
-export async function provisioningView(db: Queryable, tenantId: string): Promise<ProvisioningView | undefined> {
-  const { rows } = await db.query<{ id: string; status: RunStatus; attempt: number; startedAt: Date | null; finishedAt: Date | null; error: string | null }>(
-    `SELECT id, status, attempt, started_at AS "startedAt", finished_at AS "finishedAt", error FROM provisioning_runs WHERE tenant_id = $1 ORDER BY attempt DESC LIMIT 1`,
-    [tenantId],
+/**
+ * The latest attempt and its steps of each tenant, for `tenant.provisioning` (a list of tenants
+ * asks for many at once: two statements whatever their number). A tenant made before runs were
+ * recorded has none: undefined in its place.
+ */
+export async function provisioningViews(db: Queryable, tenantIds: readonly string[]): Promise<(ProvisioningView | undefined)[]> {
+  const { rows: runs } = await db.query<{ id: string; tenantId: string; status: RunStatus; attempt: number; startedAt: Date | null; finishedAt: Date | null; error: string | null }>(
+    `SELECT DISTINCT ON (tenant_id) id, tenant_id AS "tenantId", status, attempt, started_at AS "startedAt", finished_at AS "finishedAt", error
+       FROM provisioning_runs WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id, attempt DESC`,
+    [tenantIds],
   );
-  const run = rows[0];
-  if (!run) return undefined;
-  const steps = await db.query<ProvisioningView['steps'][number]>(
-    'SELECT name, status, duration_ms AS "durationMs", error FROM provisioning_steps WHERE run_id = $1 ORDER BY position',
-    [run.id],
+  const { rows: steps } = await db.query<ProvisioningView['steps'][number] & { runId: string }>(
+    'SELECT run_id AS "runId", name, status, duration_ms AS "durationMs", error FROM provisioning_steps WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, position',
+    [runs.map((run) => run.id)],
   );
-  return { status: run.status, attempt: run.attempt, startedAt: run.startedAt, finishedAt: run.finishedAt, error: run.error, steps: steps.rows };
+  const stepsByRun = new Map<string, ProvisioningView['steps']>();
+  for (const { runId, ...step } of steps) stepsByRun.set(runId, [...(stepsByRun.get(runId) ?? []), step]);
+  const viewByTenant = new Map(runs.map(({ id, tenantId, ...run }) => [tenantId, { ...run, steps: stepsByRun.get(id) ?? [] }]));
+  return tenantIds.map((id) => viewByTenant.get(id));
 }
 
 /** Runs a worker should look at: unfinished ones (their process may have died), PENDING ones only once they waited a while. */

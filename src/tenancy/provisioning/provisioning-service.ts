@@ -13,7 +13,7 @@ import { type LifecycleActor, type TenantLifecycle } from '../lifecycle/tenant-l
 import { UUID_PATTERN } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { driveProvisioning, type DriveResult, type DriverDeps } from './provisioning-driver.js';
-import { insertRun, latestRun, openRunTenants, provisioningView, type ProvisioningView } from './provisioning-runs.js';
+import { insertRun, latestRun, openRunTenants, provisioningViews, type ProvisioningView } from './provisioning-runs.js';
 
 export const PROVISION_JOB = 'tenant.provision';
 
@@ -61,7 +61,8 @@ export function makeProvisioningService(deps: {
 
     drive: (tenantId: string): Promise<DriveResult> => driveProvisioning(driverDeps, tenantId),
 
-    view: (tenantId: string): Promise<ProvisioningView | undefined> => provisioningView(tenancy.central, tenantId),
+    /** Each tenant's latest attempt (undefined: none recorded), in one read for all of them. */
+    views: (tenantIds: readonly string[]): Promise<(ProvisioningView | undefined)[]> => provisioningViews(tenancy.central, tenantIds),
 
     /** A new attempt of a FAILED provisioning, from the beginning (after cleaning up what the last one left). */
     async retry(actor: LifecycleActor, id: string): Promise<{ id: string }> {
