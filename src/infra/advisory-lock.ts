@@ -35,7 +35,10 @@ export async function withAdvisoryLock<T>(pool: Pool, key: string, fn: (client: 
  * sized for every holder at once, whose connections are reused: opening one per lock was a
  * connection start (~6 ms here) on every provisioning. `closeLockSessions` ends it.
  */
-export async function tryAdvisoryLock(pool: Pool, key: string): Promise<(() => Promise<void>) | undefined> {
+/** Ends a lock taken with tryAdvisoryLock; `held()` answers whether its session (hence the lock) is still alive. */
+export type HeldLock = (() => Promise<void>) & { held(): Promise<boolean> };
+
+export async function tryAdvisoryLock(pool: Pool, key: string): Promise<HeldLock | undefined> {
   const client = await lockSessionsOf(pool).connect();
   let locked = false;
   try {
@@ -50,7 +53,7 @@ export async function tryAdvisoryLock(pool: Pool, key: string): Promise<(() => P
     return undefined;
   }
   let released = false;
-  return async () => {
+  const release = async () => {
     if (released) return;
     released = true;
     try {
@@ -62,6 +65,15 @@ export async function tryAdvisoryLock(pool: Pool, key: string): Promise<(() => P
       client.release(true);
     }
   };
+  // A session-level lock lives exactly as long as its session: a session that still answers still holds it.
+  const held = () =>
+    released
+      ? Promise.resolve(false)
+      : client.query('SELECT 1').then(
+          () => true,
+          () => false,
+        );
+  return Object.assign(release, { held });
 }
 
 const lockSessions = new WeakMap<Pool, Pool>();

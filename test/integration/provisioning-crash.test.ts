@@ -112,6 +112,44 @@ describe('SIGKILL and restart', () => {
     expect(after.filter((name) => before.includes(name))).toEqual(before);
   });
 
+  it('a provisioning whose lock session is cut midway stops without undoing; recovery takes it over, and the tenant and its run agree', async () => {
+    const before = await storageSnapshot();
+    const server = await child({ PROVISIONING_TEST_STEP_DELAY: 'cluster-schemas=1500' });
+    const token = await app.token({ subject: 'crash-sys', tenantId: null, roles: ['system_admin'] });
+    const slug = uniqueKey(MARK).replace(/_/g, '-');
+    const created = await server.gql<{ createTenant: { id: string } }>(
+      CREATE,
+      { input: { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug, name: 'Cut', isolation: 'SCHEMA', domains: [`${slug}.test`] } },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(created.body.errors).toBeUndefined();
+    const id = created.body.data!.createTenant.id;
+    await until('step cluster-schemas RUNNING', async () => {
+      const { rows } = await app.central.pool.query(
+        "SELECT 1 FROM provisioning_steps s JOIN provisioning_runs r ON r.id = s.run_id WHERE r.tenant_id = $1 AND s.name = 'cluster-schemas' AND s.status = 'RUNNING'",
+        [id],
+      );
+      return rows.length > 0 ? true : undefined;
+    });
+    // The lock session (not the process) dies: as when a network cut or the server ends that one connection.
+    const cut = await app.central.pool.query(
+      `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'tenantgraph:lock' AND l.objid = hashtext($1)::oid::bigint`,
+      [`tenantgraph:provision:${id}`],
+    );
+    expect(cut.rowCount).toBe(1);
+    const outcome = await awaitProvisioning(app.central.pool, id, 60_000);
+    expect(['ACTIVE', 'FAILED']).toContain(outcome.status);
+    // The tenant row and its latest run tell the same story (the cut attempt never wrote its own ending over the new one).
+    expect(outcome.provisioning!.status).toBe(outcome.status);
+    expect(outcome.provisioning!.attempt).toBeGreaterThan(1);
+    const after = await storageSnapshot();
+    const key = slug.replace(/-/g, '_');
+    for (const name of after.filter((n) => !before.includes(n))) expect(name).toContain(key);
+    if (outcome.status === 'FAILED') expect(after.filter((n) => !before.includes(n))).toEqual([]);
+    expect(after.filter((name) => before.includes(name))).toEqual(before);
+  });
+
   it('hard delete killed midway (storage dropped, role not yet): after restart everything of that tenant is gone, its neighbour untouched', async () => {
     const victim = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });
     const neighbour = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });

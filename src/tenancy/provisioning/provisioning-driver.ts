@@ -11,7 +11,7 @@
  * The pg-boss job, a kick from the process that created the tenant, and the periodic recovery may
  * all call `drive` for the same tenant; the lock makes the extra callers return at once.
  */
-import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
+import { tryAdvisoryLock, type HeldLock } from '../../infra/advisory-lock.js';
 import { inTransaction } from '../../infra/db-transaction.js';
 import { type Tenancy } from '../tenancy.js';
 import { type ProvisionedTenant } from './provision-tenant.js';
@@ -35,15 +35,15 @@ export const provisionLockKey = (tenantId: string) => `tenantgraph:provision:${t
 
 export async function driveProvisioning(deps: DriverDeps, tenantId: string): Promise<DriveResult> {
   const { tenancy } = deps;
-  const release = await tryAdvisoryLock(tenancy.central, provisionLockKey(tenantId));
-  if (!release) return { outcome: 'busy' };
+  const lock = await tryAdvisoryLock(tenancy.central, provisionLockKey(tenantId));
+  if (!lock) return { outcome: 'busy' };
   try {
     for (;;) {
       const run = await latestRun(tenancy.central, tenantId);
       if (!run || run.status === 'ACTIVE' || run.status === 'FAILED') return { outcome: 'nothing' };
       const record = await loadRecord(tenancy, tenantId);
       if (!record) return { outcome: 'nothing' };
-      if (run.status === 'PENDING') return await execute(deps, run, record);
+      if (run.status === 'PENDING') return await execute(deps, run, record, lock);
       // RUNNING or UNDOING with the lock free: the process that ran it died.
       tenancy.logger.warn({ tenantId, attempt: run.attempt, status: run.status }, 'taking over an interrupted provisioning');
       const interrupted = run.status === 'RUNNING';
@@ -56,11 +56,11 @@ export async function driveProvisioning(deps: DriverDeps, tenantId: string): Pro
       await insertRun(tenancy.central, tenantId, run.attempt + 1, run.input);
     }
   } finally {
-    await release();
+    await lock();
   }
 }
 
-async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant): Promise<DriveResult> {
+async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, lock: HeldLock): Promise<DriveResult> {
   const { tenancy } = deps;
   const steps = stepsFor(record, run.input);
   await startRun(
@@ -83,7 +83,7 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
   const failure = await tenancy
     .strategyFor(record)
     .withStoragePool(record, (storagePool) =>
-      runSteps(deps, run, record, steps, {
+      runSteps(deps, run, record, steps, lock, {
       tenancy,
       record,
       storagePool,
@@ -98,6 +98,11 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
       }),
     )
     .catch((error: unknown): StepFailure => ({ step: steps[0]!.name, message: describeError(error), error })); // e.g. its server's admin could not be loaded
+  if (failure?.lockLost) {
+    // Another worker may have taken the attempt over already: undoing here could remove what it makes.
+    tenancy.logger.warn({ tenantId: record.id, attempt: run.attempt, step: failure.step }, 'lost the provisioning lock; leaving the attempt to whoever takes it over');
+    return { outcome: 'busy' };
+  }
   if (failure) {
     const undoFailed = await undo(deps, { ...run, state }, record, `${failure.step}: ${failure.message}`);
     await fail(
@@ -111,12 +116,24 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant)
   return { outcome: 'ACTIVE' };
 }
 
-type StepFailure = { step: string; message: string; error: unknown };
+type StepFailure = { step: string; message: string; error: unknown; lockLost?: boolean };
 
-/** Runs the steps in order, recording each; stops at the first failure and answers it (undo is the caller's). */
-async function runSteps(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, steps: readonly Step[], context: StepContext): Promise<StepFailure | undefined> {
+/**
+ * Runs the steps in order, recording each; stops at the first failure and answers it (undo is the
+ * caller's). Before each step it checks that its lock session still lives: a session lost while
+ * this process runs (a network cut, the server ending it) frees the attempt for recovery elsewhere.
+ */
+async function runSteps(
+  deps: DriverDeps,
+  run: RunRow,
+  record: ProvisionedTenant,
+  steps: readonly Step[],
+  lock: HeldLock,
+  context: StepContext,
+): Promise<StepFailure | undefined> {
   const { tenancy } = deps;
   for (const step of steps) {
+    if (!(await lock.held())) return { step: step.name, message: 'lost the provisioning lock', error: new Error('lost the provisioning lock'), lockLost: true };
     const started = performance.now();
     await markStep(tenancy.central, run.id, step.name, 'RUNNING');
     try {
@@ -131,6 +148,8 @@ async function runSteps(deps: DriverDeps, run: RunRow, record: ProvisionedTenant
       }
     } catch (error) {
       const message = describeError(error);
+      // Failing because another worker took the attempt over (and is undoing it) is not this attempt's failure to record.
+      if (!(await lock.held())) return { step: step.name, message, error, lockLost: true };
       await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
       // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
       tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
