@@ -188,7 +188,7 @@ const envSchema = z.object({
   // Client registry (DESIGN §3)
   DB_REGISTRY_MAX_CLIENTS: positiveInt.default(1000),
   DB_POOL_MAX: positiveInt.default(5),
-  DB_POOL_ADAPTIVE: booleanFromEnv.default(false),
+  DB_POOL_ADAPTIVE: booleanFromEnv.default(true),
   DB_MAX_CONNECTIONS: positiveInt.default(80),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(5000),
   DB_IDLE_TTL_MS: positiveInt.default(60_000),
