@@ -5,7 +5,7 @@ import { type RequestContext } from '../../context/request-context.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type UserPrincipal } from '../../tenancy/identification/identification-types.js';
 import { AuthPayload } from '../auth/auth.type.js';
-import { Invitation, Member, MemberInvitation } from './member.type.js';
+import { type Invitation, Member, MemberInvitation } from './member.type.js';
 
 function signedIn(context: RequestContext): UserPrincipal {
   if (context.principal.kind !== 'user') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in or send a bearer token');
