@@ -23,7 +23,7 @@ export class Member {
   @Field(() => Date)
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true, description: 'When the pending invitation runs out; null when none is pending (accepted, or a password set). The token is never readable.' })
+  @Field(() => Date, { nullable: true, description: 'When the pending invitation runs out (in the past: expired, resendInvitation makes a new one); null when none is pending (accepted, or a password set). The token is never readable.' })
   invitationExpiresAt!: Date | null;
 }
 
