@@ -180,6 +180,13 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES: positiveInt.default(5),
   LOGIN_LOCK_SECONDS: positiveInt.default(900),
   REQUIRE_ADMIN_2FA: booleanFromEnv.optional(),
+  // Invitations (docs/auth.md): a token's lifetime, at most 30 days; the sign-up page's address.
+  INVITATION_TTL_HOURS: positiveInt.max(720, 'expected at most 720 hours (30 days)').default(72),
+  INVITATION_URL: z
+    .string()
+    .url('expected an absolute URL like https://app.example.com/invite')
+    .refine((value) => /^https?:\/\//.test(value) && !value.includes('#'), 'expected an http(s) URL without a #fragment')
+    .optional(),
   // Legacy: read-only key for TOTP secrets stored before they joined TENANCY_ENCRYPTION_KEYS.
   ENCRYPTION_KEY: z
     .string()
@@ -299,6 +306,10 @@ export type Config = Readonly<{
     loginMaxFailures: number;
     loginLockSeconds: number;
     requireAdmin2fa: boolean;
+    /** Lifetime of an invitation token (INVITATION_TTL_HOURS). */
+    invitationTtlHours: number;
+    /** The page that accepts invitations; the token is appended as `#token=…` (never sent to a server). Unset: no URL, the token alone. */
+    invitationUrl: string | undefined;
     /** Base64 AES-256 key for secrets at rest; unset outside production: `.data/dev-encryption-key`. */
     encryptionKey: string | undefined;
   }>;
@@ -448,6 +459,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       loginMaxFailures: e.LOGIN_MAX_FAILURES,
       loginLockSeconds: e.LOGIN_LOCK_SECONDS,
       requireAdmin2fa: e.REQUIRE_ADMIN_2FA ?? isProduction,
+      invitationTtlHours: e.INVITATION_TTL_HOURS,
+      invitationUrl: e.INVITATION_URL,
       encryptionKey: e.ENCRYPTION_KEY,
     },
     limits: {

@@ -14,6 +14,7 @@ import { ApiTokens } from './api-tokens.js';
 import { AuditLog } from './audit.js';
 import { type Clock } from './auth-types.js';
 import { Impersonations } from './impersonation.js';
+import { Invitations } from './invitations.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Members } from './members.js';
 import { warmPasswordHashing } from './passwords.js';
@@ -28,6 +29,7 @@ export type AuthServices = {
   apiTokens: ApiTokens;
   impersonations: Impersonations;
   members: Members;
+  invitations: Invitations;
   /** What identification uses to accept API tokens and check impersonation sessions. */
   credentials: CredentialChecks;
 };
@@ -70,7 +72,17 @@ export async function createAuthServices(options: AuthOptions): Promise<AuthServ
   const sessions = new Sessions({ pool, keys, throttle, audit, twoFactor, clock, refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds });
   const apiTokens = new ApiTokens({ pool, audit, clock, logger: options.logger });
   const impersonations = new Impersonations({ pool, keys, directory, audit, clock });
-  const members = new Members({ pool, directory, audit });
+  const invitationSettings = { ttlHours: config.auth.invitationTtlHours, url: config.auth.invitationUrl };
+  const members = new Members({ pool, directory, audit, clock, invitations: invitationSettings });
+  const invitations = new Invitations({
+    pool,
+    audit,
+    throttle,
+    clock,
+    settings: invitationSettings,
+    signIn: (account, tenantId, request, action) => sessions.signIn(account, tenantId, request, action),
+    assertAdministers: (principal, tenantId) => members.assertAdministers(principal, tenantId),
+  });
   // The first unknown-account sign-in would otherwise also pay for hashing the dummy password.
   await warmPasswordHashing();
   return {
@@ -81,6 +93,7 @@ export async function createAuthServices(options: AuthOptions): Promise<AuthServ
     apiTokens,
     impersonations,
     members,
+    invitations,
     credentials: {
       isApiToken: (token) => apiTokens.isApiToken(token),
       apiToken: (token) => apiTokens.authenticate(token),

@@ -9,13 +9,23 @@ import { chainRecords, TENANT_ADMIN_ROLE, type UserPrincipal } from '../tenancy/
 import { type TenantDirectory } from '../tenancy/identification/tenant-directory.js';
 import { assertEmail, type MembershipRow } from './accounts.js';
 import { actorOf, type AuditLog } from './audit.js';
-import { type ClientRequest } from './auth-types.js';
+import { type ClientRequest, type Clock } from './auth-types.js';
 import { assertAbilities, assertMembershipRole } from './catalogue.js';
+import { issueInvitation, revokePendingInvitations, type InvitationSettings, type IssuedInvitation } from './invitations.js';
+import { inTransaction } from '../infra/db-transaction.js';
 
-export type MemberView = MembershipRow & { email: string; name: string };
+/** A membership with its account, and when its pending invitation (if any) runs out; never the token. */
+export type MemberView = MembershipRow & { email: string; name: string; invitation_expires_at: Date | null };
+
+const MEMBER_VIEW = `SELECT m.*, a.email, a.name,
+  (SELECT max(i.expires_at) FROM invitations i
+    WHERE i.tenant_id = m.tenant_id AND i.email = a.email AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND a.password_hash IS NULL) AS invitation_expires_at
+  FROM memberships m JOIN accounts a ON a.id = m.account_id`;
+
+export type MemberDependencies = { pool: pg.Pool; directory: TenantDirectory; audit: AuditLog; clock: Clock; invitations: InvitationSettings };
 
 export class Members {
-  constructor(private readonly deps: { pool: pg.Pool; directory: TenantDirectory; audit: AuditLog }) {}
+  constructor(private readonly deps: MemberDependencies) {}
 
   /** FORBIDDEN unless the principal administers `tenantId` (itself or an ancestor). */
   async assertAdministers(principal: UserPrincipal, tenantId: string): Promise<void> {
@@ -31,39 +41,48 @@ export class Members {
   async list(principal: UserPrincipal, tenantId: string): Promise<MemberView[]> {
     await this.assertAdministers(principal, tenantId);
     return (
-      await this.deps.pool.query<MemberView>(
-        `SELECT m.*, a.email, a.name FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.tenant_id = $1 ORDER BY a.email`,
-        [tenantId],
-      )
+      await this.deps.pool.query<MemberView>(`${MEMBER_VIEW} WHERE m.tenant_id = $1 ORDER BY a.email`, [tenantId])
     ).rows;
   }
 
-  /** Adds an account (created without a password when new) to a tenant. */
-  async invite(principal: UserPrincipal, input: { tenantId: string; email: string; role: string; abilities: string[] }, request: ClientRequest): Promise<MemberView> {
+  /**
+   * Adds an account (created without a password when new) to a tenant, with an invitation to set
+   * one when it has none: its token is in this answer only (null for an account with a password).
+   */
+  async invite(
+    principal: UserPrincipal,
+    input: { tenantId: string; email: string; role: string; abilities: string[] },
+    request: ClientRequest,
+  ): Promise<{ member: MemberView; invitation: IssuedInvitation | null }> {
     const role = assertMembershipRole(input.role);
     const abilities = assertAbilities(input.abilities);
     const email = assertEmail(input.email);
     await this.assertAdministers(principal, input.tenantId);
-    const account = (
-      await this.deps.pool.query<{ id: string }>(
-        `INSERT INTO accounts (email, name) VALUES ($1, $1) ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id`,
-        [email],
-      )
-    ).rows[0]!;
-    const inserted = await this.deps.pool.query<MembershipRow>(
-      `INSERT INTO memberships (account_id, tenant_id, role, abilities) VALUES ($1, $2, $3, $4::jsonb)
-       ON CONFLICT (account_id, tenant_id) DO NOTHING RETURNING *`,
-      [account.id, input.tenantId, role, JSON.stringify(abilities)],
-    );
-    if (!inserted.rows[0]) throw new AppError(ErrorCode.CONFLICT, `${email} is already a member of this tenant`);
+    // One transaction: a member is never left without the invitation its answer promises.
+    const { membership, invitation } = await inTransaction(this.deps.pool, async (client) => {
+      const account = (
+        await client.query<{ id: string }>(
+          `INSERT INTO accounts (email, name) VALUES ($1, $1) ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id`,
+          [email],
+        )
+      ).rows[0]!;
+      const inserted = await client.query<MembershipRow>(
+        `INSERT INTO memberships (account_id, tenant_id, role, abilities) VALUES ($1, $2, $3, $4::jsonb)
+         ON CONFLICT (account_id, tenant_id) DO NOTHING RETURNING *`,
+        [account.id, input.tenantId, role, JSON.stringify(abilities)],
+      );
+      if (!inserted.rows[0]) throw new AppError(ErrorCode.CONFLICT, `${email} is already a member of this tenant`, { details: { field: 'email' } });
+      const issued = await issueInvitation(client, this.deps.invitations, { tenantId: input.tenantId, email, invitedBy: principal.subject, now: this.deps.clock() });
+      return { membership: inserted.rows[0], invitation: issued };
+    });
     await this.deps.audit.record(actorOf(principal), request, {
       action: 'member.invited',
       tenantId: input.tenantId,
       targetType: 'membership',
-      targetId: inserted.rows[0].id,
-      details: { email, role, abilities },
+      targetId: membership.id,
+      details: { email, role, abilities, invitationId: invitation?.id ?? null },
     });
-    return { ...inserted.rows[0], email, name: email };
+    return { member: { ...membership, email, name: email, invitation_expires_at: invitation?.expiresAt ?? null }, invitation };
   }
 
   async update(principal: UserPrincipal, input: { id: string; role: string | null; abilities: string[] | null }, request: ClientRequest): Promise<MemberView> {
@@ -84,13 +103,17 @@ export class Members {
       targetId: before.id,
       details: { before: { role: before.role, abilities: before.abilities }, after: { role: after.role, abilities: after.abilities } },
     });
-    return { ...after, email: before.email, name: before.name };
+    return { ...after, email: before.email, name: before.name, invitation_expires_at: before.invitation_expires_at };
   }
 
   async remove(principal: UserPrincipal, id: string, request: ClientRequest): Promise<boolean> {
     const before = await this.find(id);
     await this.assertAdministers(principal, before.tenant_id);
-    await this.deps.pool.query('DELETE FROM memberships WHERE id = $1', [before.id]);
+    await inTransaction(this.deps.pool, async (client) => {
+      await client.query('DELETE FROM memberships WHERE id = $1', [before.id]);
+      // Accepting needs the membership anyway; revoking says so in the row, for whoever reads it later.
+      await revokePendingInvitations(client, before.tenant_id, before.email, this.deps.clock());
+    });
     await this.deps.audit.record(actorOf(principal), request, {
       action: 'member.removed',
       tenantId: before.tenant_id,
@@ -101,9 +124,16 @@ export class Members {
     return true;
   }
 
+  /** One membership of a tenant the principal administers. */
+  async get(principal: UserPrincipal, id: string): Promise<MemberView> {
+    const row = await this.find(id);
+    await this.assertAdministers(principal, row.tenant_id);
+    return row;
+  }
+
   private async find(id: string): Promise<MemberView> {
     const row = UUID_PATTERN.test(id)
-      ? (await this.deps.pool.query<MemberView>('SELECT m.*, a.email, a.name FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.id = $1', [id])).rows[0]
+      ? (await this.deps.pool.query<MemberView>(`${MEMBER_VIEW} WHERE m.id = $1`, [id])).rows[0]
       : undefined;
     if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'Membership not found');
     return row;

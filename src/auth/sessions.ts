@@ -63,9 +63,17 @@ export class Sessions {
       throw new AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS);
     }
     await this.deps.throttle.recordSuccess(email);
-    const grant = await grantFor(this.deps.pool, account, input.tenant ?? null);
+    return this.signIn(account, input.tenant ?? null, request, 'auth.login');
+  }
+
+  /**
+   * Signs in an account whose first factor was just proven (a password, an accepted invitation):
+   * TWO_FACTOR_REQUIRED with a challenge when it needs a second factor, else tokens for `tenant`.
+   */
+  async signIn(account: AccountRow, tenant: string | null, request: ClientRequest, action: string): Promise<Session> {
+    const grant = await grantFor(this.deps.pool, account, tenant);
     if (this.deps.twoFactor.requiredFor(account)) {
-      const challenge = await this.deps.twoFactor.challenge(account, input.tenant);
+      const challenge = await this.deps.twoFactor.challenge(account, tenant);
       await this.deps.audit.record({ subject: account.id, impersonatorId: null }, request, {
         action: 'auth.two_factor_challenged',
         tenantId: grant.tenantId,
@@ -76,7 +84,7 @@ export class Sessions {
         details: { challenge, enrolmentRequired: account.two_factor_enabled_at === null },
       });
     }
-    return this.complete(account, grant, request, 'auth.login');
+    return this.complete(account, grant, request, action);
   }
 
   /**

@@ -8,6 +8,7 @@ import { version } from '../version.js';
 import { EXIT } from './cli-runtime.js';
 import { registerKeysCommands } from './keys.command.js';
 import { registerAccountsCommand } from './accounts.command.js';
+import { registerMembersCommands } from './members.command.js';
 import { registerImpersonateCommand } from './impersonate.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerMonitorCommand } from './tenants-monitor.command.js';
@@ -51,6 +52,7 @@ registerTenantsPurgeCommand(program);
 registerKeysCommands(program);
 registerMonitorCommand(program);
 registerAccountsCommand(program);
+registerMembersCommands(program);
 registerImpersonateCommand(program);
 registerWorkerCommand(program);
 

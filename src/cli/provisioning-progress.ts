@@ -7,14 +7,21 @@
  */
 import { type Runtime } from '../runtime.js';
 import { type ProvisioningView } from '../tenancy/provisioning/provisioning-runs.js';
+import { type IssuedInvitation } from '../auth/invitations.js';
 import { EXIT } from './cli-runtime.js';
 import { printJson } from './cli-output.js';
+import { invitationJson, invitationLine } from './members.command.js';
 
 const POLL_MS = 100;
 
 export type FollowedTenant = { id: string; slug: string; level: string; isolation: string; status: string; timezone: string; provisioning: ProvisioningView | null };
 
-export async function followProvisioning(runtime: Runtime, tenantId: string, options: { json?: boolean; wait: boolean }): Promise<void> {
+/** `firstAdminInvitation`: tenants:create's, printed once at the end (with --json: in the object). */
+export async function followProvisioning(
+  runtime: Runtime,
+  tenantId: string,
+  options: { json?: boolean; wait: boolean; firstAdminInvitation?: IssuedInvitation | null },
+): Promise<void> {
   const provisioning = runtime.services.administration.provisioning;
   if (options.wait) {
     const driving = provisioning.drive(tenantId);
@@ -36,12 +43,15 @@ export async function followProvisioning(runtime: Runtime, tenantId: string, opt
     await driving;
   }
   const tenant = await describe(runtime, tenantId);
-  if (options.json) printJson({ ok: tenant.status !== 'FAILED', tenant });
+  const invitation = options.firstAdminInvitation;
+  if (options.json) printJson({ ok: tenant.status !== 'FAILED', tenant, ...(invitation !== undefined ? { firstAdminInvitation: invitationJson(invitation) } : {}) });
   else if (tenant.status === 'PROVISIONING') process.stdout.write(`${tenant.level} ${tenant.slug} (id ${tenant.id}) is PROVISIONING; follow it with tenants:list or tenant.provisioning\n`);
   else {
     const total = (tenant.provisioning?.steps ?? []).reduce((sum, step) => sum + (step.durationMs ?? 0), 0);
     process.stdout.write(`${tenant.level} ${tenant.slug} (id ${tenant.id}): ${tenant.status} after attempt ${tenant.provisioning?.attempt ?? 1}, ${total} ms in steps${tenant.provisioning?.error ? ` — ${tenant.provisioning.error}` : ''}\n`);
   }
+  // Printed even when provisioning failed: the invitation outlives a retry (tenants:retry).
+  if (!options.json && invitation) process.stdout.write(invitationLine(invitation));
   if (tenant.status === 'FAILED') process.exitCode = EXIT.failed;
 }
 

@@ -96,7 +96,7 @@ export function registerTenantsLifecycleCommands(program: Command): void {
               admin: options.adminEmail ? { email: options.adminEmail, name: options.adminName ?? null } : null,
             });
             if (!options.json && options.wait) process.stdout.write(`Provisioning ${made.level} ${made.slug} (id ${made.id})\n`);
-            await followProvisioning(runtime, made.id, { json: options.json, wait: options.wait });
+            await followProvisioning(runtime, made.id, { json: options.json, wait: options.wait, firstAdminInvitation: options.adminEmail ? made.firstAdminInvitation : undefined });
           }),
         );
       },

@@ -25,6 +25,14 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   /** The password was right; a second factor is needed (`extensions.challenge` → verifyTwoFactor). */
   TWO_FACTOR_REQUIRED = 'TWO_FACTOR_REQUIRED',
+  /** acceptInvitation: no invitation has this token (mistyped, forged, or from another server). */
+  INVITATION_INVALID = 'INVITATION_INVALID',
+  /** acceptInvitation: the invitation ran out (INVITATION_TTL_HOURS); an admin sends a new one with resendInvitation. */
+  INVITATION_EXPIRED = 'INVITATION_EXPIRED',
+  /** acceptInvitation: the invitation was accepted already; sign in with the password chosen then. */
+  INVITATION_USED = 'INVITATION_USED',
+  /** acceptInvitation: the invitation was replaced (resendInvitation), the membership removed, or the account has a password now. */
+  INVITATION_REVOKED = 'INVITATION_REVOKED',
   DATABASE_BUSY = 'DATABASE_BUSY',
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
@@ -54,6 +62,11 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.QUOTA_EXCEEDED]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.TWO_FACTOR_REQUIRED]: 401,
+  [ErrorCode.INVITATION_INVALID]: 401,
+  // 410 Gone: the token was real, and is no more; asking again will not help.
+  [ErrorCode.INVITATION_EXPIRED]: 410,
+  [ErrorCode.INVITATION_USED]: 410,
+  [ErrorCode.INVITATION_REVOKED]: 410,
   [ErrorCode.DATABASE_BUSY]: 503,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,

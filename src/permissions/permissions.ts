@@ -103,6 +103,10 @@ export const ruleTree = {
     createApiToken: isPerson,
     revokeApiToken: isPerson,
     inviteMember: isAdministrator,
+    // The service checks the membership's tenant (admins of it or an ancestor, system admins).
+    resendInvitation: isAdministrator,
+    // The one-time token is the credential, as the password is for login.
+    acceptInvitation: allow,
     updateMember: isAdministrator,
     removeMember: isAdministrator,
     retryJob: isSystemOperator,
@@ -147,6 +151,8 @@ export const ruleTree = {
   ApiToken: allow,
   CreatedApiToken: allow,
   Member: allow,
+  MemberInvitation: allow,
+  Invitation: allow,
   AuditLogEntry: allow,
   AuditLogEdge: allow,
   AuditLogConnection: allow,

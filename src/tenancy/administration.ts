@@ -4,11 +4,10 @@
  */
 import { type TenantCacheStore } from '../infra/cache/index.js';
 import { type TenantFileStore } from '../infra/storage/tenant-files.js';
-import { createTenant, type CreateTenantInput, type SeederRunner } from './lifecycle/create-tenant.js';
+import { createTenant, type CreatedTenant, type CreateTenantInput, type SeederRunner } from './lifecycle/create-tenant.js';
 import { makeProvisioningService, type ProvisioningService } from './provisioning/provisioning-service.js';
 import { type JobQueue } from '../infra/jobs/index.js';
 import { makeTenantLifecycle, type LifecycleActor, type TenantLifecycle } from './lifecycle/tenant-lifecycle.js';
-import { type ProvisionedTenant } from './provisioning/provision-tenant.js';
 import { rotateStoredSecrets, type RotationReport } from './secrets/rotate-secrets.js';
 import { type AddDbServerInput, type DbServerInfo } from './servers/db-servers.js';
 import { type Tenancy } from './tenancy.js';
@@ -22,8 +21,8 @@ export type TenancyAdministration = {
   rotateEncryptionKeys(): Promise<RotationReport>;
   /** Suspend, resume, maintenance, soft and hard delete, restore; checks the actor's subtree itself. */
   lifecycle: TenantLifecycle;
-  /** Validates, writes the row and queues its provisioning; the tenant answers PROVISIONING. */
-  createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<ProvisionedTenant>;
+  /** Validates, writes the row and queues its provisioning; the tenant answers PROVISIONING. The first admin's invitation token is in this answer only. */
+  createTenant(actor: LifecycleActor, input: CreateTenantInput): Promise<CreatedTenant>;
   /** The provisioning job's engine: drive, retry, progress, recovery after a crash. */
   provisioning: ProvisioningService;
   /** Plans, a tenant's plan and subscription, module switches; checks the actor's subtree itself. */

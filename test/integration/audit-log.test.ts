@@ -41,13 +41,13 @@ describe('the audit log', () => {
     secrets.push(second.accessToken, second.refreshToken);
     const admin = bearer(second.accessToken);
 
-    const invited = await app.gql<{ inviteMember: { id: string } }>(
-      `mutation ($t: ID!) { inviteMember(tenantId: $t, email: "new.nurse@example.test", role: "member", abilities: ["patients:read"]) { id } }`,
+    const invited = await app.gql<{ inviteMember: { member: { id: string } } }>(
+      `mutation ($t: ID!) { inviteMember(tenantId: $t, email: "new.nurse@example.test", role: "member", abilities: ["patients:read"]) { member { id } } }`,
       { t: tree.clinicA },
       admin,
     );
     expect(invited.body.errors).toBeUndefined();
-    const membershipId = invited.body.data!.inviteMember.id;
+    const membershipId = invited.body.data!.inviteMember.member.id;
     await app.gql(`mutation ($id: ID!) { updateMember(id: $id, abilities: ["patients:*"]) { id } }`, { id: membershipId }, admin);
 
     const code = (await app.gql<{ impersonate: { code: string } }>(`mutation ($t: ID!) { impersonate(tenantId: $t, reason: "ticket 7") { code } }`, { t: tree.clinicA }, admin))

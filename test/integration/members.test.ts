@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { AUTH_TEST_OPTIONS, bearer, LOGIN, makeAccount, makeTenantTree, PASSWORD, type TenantTree } from '../helpers/auth.js';
 
-const INVITE = `mutation ($t: ID!, $e: String!, $r: String!, $a: [String!]!) { inviteMember(tenantId: $t, email: $e, role: $r, abilities: $a) { id email role abilities tenantId } }`;
+const INVITE = `mutation ($t: ID!, $e: String!, $r: String!, $a: [String!]!) { inviteMember(tenantId: $t, email: $e, role: $r, abilities: $a) { member { id email role abilities tenantId } } }`;
 const MEMBERS = `query ($t: ID!) { members(tenantId: $t) { id email role abilities } }`;
-type Invited = { inviteMember: { id: string; email: string; role: string; abilities: string[] } };
+type Invited = { inviteMember: { member: { id: string; email: string; role: string; abilities: string[] } } };
 
 let app: TestApp;
 let tree: TenantTree;
@@ -28,7 +28,7 @@ describe('members', () => {
     const email = `staff-${Date.now()}@example.test`;
     const invited = await app.gql<Invited>(INVITE, { t: tree.clinicA, e: email, r: 'member', a: ['patients:read', 'visits:*'] }, bearer(groupAdmin));
     expect(invited.body.errors).toBeUndefined();
-    const id = invited.body.data!.inviteMember.id;
+    const id = invited.body.data!.inviteMember.member.id;
     const listed = await app.gql<{ members: { id: string; email: string }[] }>(MEMBERS, { t: tree.clinicA }, bearer(groupAdmin));
     expect(listed.body.data!.members.map((member) => member.email)).toContain(email);
     const updated = await app.gql(`mutation ($id: ID!) { updateMember(id: $id, role: "admin") { role abilities } }`, { id }, bearer(groupAdmin));
@@ -49,7 +49,7 @@ describe('members', () => {
 
   it('an admin of another branch may neither list nor change them', async () => {
     const invited = await app.gql<Invited>(INVITE, { t: tree.clinicA, e: `x-${Date.now()}@example.test`, r: 'member', a: [] }, bearer(groupAdmin));
-    const id = invited.body.data!.inviteMember.id;
+    const id = invited.body.data!.inviteMember.member.id;
     for (const [query, variables] of [
       [MEMBERS, { t: tree.clinicA }],
       [INVITE, { t: tree.clinicA, e: `y-${Date.now()}@example.test`, r: 'admin', a: [] }],

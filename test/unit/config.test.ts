@@ -48,6 +48,19 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ MIGRATE_ON_START: 'maybe' })).toThrow(/MIGRATE_ON_START: expected true or false/);
   });
 
+  it('invitations: 72 hours and no URL by default; the TTL is 1..720 hours, the URL absolute http(s) without a fragment', () => {
+    expect(parseConfig({}).auth).toMatchObject({ invitationTtlHours: 72, invitationUrl: undefined });
+    expect(parseConfig({ INVITATION_TTL_HOURS: '24', INVITATION_URL: 'https://app.example.com/invite' }).auth).toMatchObject({
+      invitationTtlHours: 24,
+      invitationUrl: 'https://app.example.com/invite',
+    });
+    expect(() => parseConfig({ INVITATION_TTL_HOURS: '0' })).toThrow(/INVITATION_TTL_HOURS: expected a number above 0/);
+    expect(() => parseConfig({ INVITATION_TTL_HOURS: '721' })).toThrow(/INVITATION_TTL_HOURS: expected at most 720 hours/);
+    expect(() => parseConfig({ INVITATION_URL: 'app.example.com/invite' })).toThrow(/INVITATION_URL: expected an absolute URL/);
+    expect(() => parseConfig({ INVITATION_URL: 'https://app.example.com/#/invite' })).toThrow(/INVITATION_URL: expected an http\(s\) URL without a #fragment/);
+    expect(() => parseConfig({ INVITATION_URL: 'javascript:alert(1)' })).toThrow(/INVITATION_URL/);
+  });
+
   it('runs the job worker in the server unless WORKER=false', () => {
     expect(parseConfig({}).jobs).toEqual({ worker: true, concurrency: 10, pollIntervalMs: 1000 });
     expect(parseConfig({ WORKER: 'false', WORKER_CONCURRENCY: '3', WORKER_POLL_INTERVAL_MS: '250' }).jobs).toEqual({ worker: false, concurrency: 3, pollIntervalMs: 250 });

@@ -3,6 +3,7 @@ import { type RequestContext } from '../../context/request-context.js';
 import { tenantLevel } from '../../directives/tenant-level.directive.js';
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type LifecycleActor } from '../../tenancy/lifecycle/tenant-lifecycle.js';
+import { toInvitation } from '../account/member.resolver.js';
 import { toTenant } from './tenant.service.js';
 import { Tenant } from './tenant.type.js';
 import { TenantIsolation, TenantLevel } from '../common/tenant-level.enum.js';
@@ -48,7 +49,7 @@ export class CreateTenantInput {
   @Field(() => String, { nullable: true, description: 'IANA time zone name, e.g. Europe/Berlin; default UTC.' })
   timezone?: string | null;
 
-  @Field(() => FirstAdminInput, { nullable: true, description: 'TENANT and CENTRAL_TENANT: the first admin (an account, made without a password when new, with an admin membership).' })
+  @Field(() => FirstAdminInput, { nullable: true, description: 'TENANT and CENTRAL_TENANT: the first admin (an account, made without a password when new, with an admin membership). Its invitation token is in this answer’s firstAdminInvitation, once.' })
   admin?: FirstAdminInput | null;
 }
 
@@ -85,7 +86,7 @@ export class TenantLifecycleResolver {
   @Directive(tenantLevel('CENTRAL'))
   async createTenant(@Arg('input', () => CreateTenantInput) input: CreateTenantInput, @Ctx() context: RequestContext): Promise<Tenant> {
     const made = await context.services.administration.createTenant(actorOf(context), input);
-    return toTenant({ ...made, status: 'PROVISIONING', maintenance: false });
+    return { ...toTenant({ ...made, status: 'PROVISIONING', maintenance: false }), firstAdminInvitation: toInvitation(made.firstAdminInvitation) };
   }
 
   @Mutation(() => Tenant, { description: 'Starts a new attempt of a FAILED provisioning from the beginning; answers PROVISIONING.' })

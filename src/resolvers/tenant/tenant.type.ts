@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from '../common/page-info.type.js';
+import { Invitation } from '../account/member.type.js';
 import { TenantIsolation, TenantLevel, TenantStatus } from '../common/tenant-level.enum.js';
 
 @ObjectType({ description: 'A host name that reaches a tenant.' })
@@ -56,7 +57,7 @@ export class TenantProvisioning {
   steps!: ProvisioningStep[];
 }
 
-@ObjectType({ description: 'An app, group or tenant of the hierarchy (central data; never credentials).' })
+@ObjectType({ description: 'An app, group or tenant of the hierarchy (central data; never credentials, except firstAdminInvitation in createTenant’s own answer).' })
 export class Tenant {
   @Field(() => ID)
   id!: string;
@@ -78,6 +79,13 @@ export class Tenant {
 
   @Field(() => Boolean)
   maintenance!: boolean;
+
+  @Field(() => Invitation, {
+    nullable: true,
+    description:
+      'Only in the answer of the createTenant that gave `admin`: the first admin’s one-time invitation (null when that account has a password already). Null in every other read: the server keeps only a hash.',
+  })
+  firstAdminInvitation?: Invitation | null;
 
   parentId!: string | null;
 

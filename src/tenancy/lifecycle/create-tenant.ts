@@ -5,6 +5,7 @@
  * (src/tenancy/provisioning/).
  */
 import { AppError, ErrorCode } from '../../errors/index.js';
+import { issueInvitation, type IssuedInvitation } from '../../auth/invitations.js';
 import { KEY_PATTERN, TENANT_LEVELS, type Isolation, type TenantLevelName } from '../model.js';
 import { insertProvisioning, prepareProvision, type ProvisionedTenant } from '../provisioning/provision-tenant.js';
 import { type ProvisioningService } from '../provisioning/provisioning-service.js';
@@ -30,6 +31,12 @@ export type CreateTenantInput = {
   admin?: { email: string; name?: string | null } | null;
 };
 
+/**
+ * The new tenant, and the first admin's invitation when one was made: its token exists only here
+ * (the caller's answer), never in the run's input, a log or a query.
+ */
+export type CreatedTenant = ProvisionedTenant & { firstAdminInvitation: IssuedInvitation | null };
+
 /** Runs seeders by name in a tenant's context (src/seeders/run-seeders.ts). */
 export type SeederRunner = (tenantId: string, seeders: readonly string[]) => Promise<void>;
 
@@ -38,7 +45,7 @@ export async function createTenant(
   provisioning: Pick<ProvisioningService, 'enqueue' | 'kick'>,
   actor: LifecycleActor,
   input: CreateTenantInput,
-): Promise<ProvisionedTenant> {
+): Promise<CreatedTenant> {
   if (!(TENANT_LEVELS as readonly string[]).includes(input.level)) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, `level must be one of ${TENANT_LEVELS.join(', ')}`, { details: { field: 'level' } });
   }
@@ -66,9 +73,19 @@ export async function createTenant(
     // A system admin vouches for the domains it names (as its verifyDomain does); an ancestor's admin's are checked.
     domainsVouched: actor.kind === 'system',
   });
-  const record = await insertProvisioning(tenancy, prepared, provisioning.enqueue);
+  let firstAdminInvitation: IssuedInvitation | null = null;
+  const admin = prepared.run.admin;
+  // In the row's transaction: the invitation exists exactly when the tenant does. It names the
+  // email; provisioning's admin step makes the account and membership accepting it needs.
+  const record = await insertProvisioning(tenancy, prepared, async (db, tenantId) => {
+    await provisioning.enqueue(db, tenantId);
+    if (admin) {
+      const settings = { ttlHours: tenancy.config.auth.invitationTtlHours, url: tenancy.config.auth.invitationUrl };
+      firstAdminInvitation = await issueInvitation(db, settings, { tenantId, email: admin.email, invitedBy: null, now: new Date() });
+    }
+  });
   provisioning.kick(record.id);
-  return record;
+  return { ...record, firstAdminInvitation };
 }
 
 /** A tenant admin creates below its own tenant only: the parent is its tenant or a child of it. */

@@ -176,8 +176,10 @@ async function createRole(tenancy: Tenancy, record: ProvisionedTenant, storagePo
 }
 
 /**
- * The first admin: an account (made without a password when new, as `inviteMember` makes one;
- * it signs in through the auth module's usual first sign-in) and an admin membership of the tenant.
+ * The first admin: an account (made without a password when new, as `inviteMember` makes one) and
+ * an admin membership of the tenant. createTenant made the invitation with the tenant row
+ * (src/tenancy/lifecycle/create-tenant.ts): it names this email, and acceptInvitation works once
+ * this membership exists and the tenant is ACTIVE.
  */
 async function createFirstAdmin(tenancy: Tenancy, tenantId: string, admin: { email: string; name: string }, saveState: (patch: RunState) => Promise<void>): Promise<void> {
   const email = assertEmail(admin.email);
