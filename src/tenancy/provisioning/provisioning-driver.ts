@@ -119,9 +119,10 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant,
 type StepFailure = { step: string; message: string; error: unknown; lockLost?: boolean };
 
 /**
- * Runs the steps in order, recording each; stops at the first failure and answers it (undo is the
- * caller's). Before each step it checks that its lock session still lives: a session lost while
- * this process runs (a network cut, the server ending it) frees the attempt for recovery elsewhere.
+ * Runs the steps in order (neighbours marked `concurrent` side by side), recording each; stops at
+ * the first failure and answers it (undo is the caller's, once every step started has ended).
+ * Before each step it checks that its lock session still lives: a session lost while this process
+ * runs (a network cut, the server ending it) frees the attempt for recovery elsewhere.
  */
 async function runSteps(
   deps: DriverDeps,
@@ -131,32 +132,49 @@ async function runSteps(
   lock: HeldLock,
   context: StepContext,
 ): Promise<StepFailure | undefined> {
-  const { tenancy } = deps;
-  for (const step of steps) {
-    if (!(await lock.held())) return { step: step.name, message: 'lost the provisioning lock', error: new Error('lost the provisioning lock'), lockLost: true };
-    const started = performance.now();
-    await markStep(tenancy.central, run.id, step.name, 'RUNNING');
-    try {
-      const delay = deps.stepDelayMs?.[step.name];
-      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
-      if (step.name === 'activate' && run.input.failAfter) throw new Error(`provisioning stopped before activate (failAfter ${run.input.failAfter})`);
-      if (step.name === 'activate') await activate(tenancy, run, record, Math.round(performance.now() - started));
-      else {
-        await step.run(context);
-        if (run.input.failAfter === step.name) throw new Error(`provisioning stopped after ${step.name} (failAfter)`);
-        await markStep(tenancy.central, run.id, step.name, 'DONE', Math.round(performance.now() - started));
-      }
-    } catch (error) {
-      const message = describeError(error);
-      // Failing because another worker took the attempt over (and is undoing it) is not this attempt's failure to record.
-      if (!(await lock.held())) return { step: step.name, message, error, lockLost: true };
-      await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
-      // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
-      tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
-      return { step: step.name, message, error };
-    }
+  for (const batch of batchesOf(steps)) {
+    const failures = (await Promise.all(batch.map((step) => runStep(deps, run, record, step, lock, context)))).filter((failure) => failure !== undefined);
+    if (failures.length > 0) return failures.find((failure) => failure.lockLost) ?? failures[0];
   }
   return undefined;
+}
+
+/** Consecutive steps marked `concurrent` form one batch; every other step is a batch of its own. */
+function batchesOf(steps: readonly Step[]): Step[][] {
+  const batches: Step[][] = [];
+  for (const step of steps) {
+    const last = batches.at(-1);
+    if (step.concurrent && last?.[0]?.concurrent) last.push(step);
+    else batches.push([step]);
+  }
+  return batches;
+}
+
+async function runStep(deps: DriverDeps, run: RunRow, record: ProvisionedTenant, step: Step, lock: HeldLock, context: StepContext): Promise<StepFailure | undefined> {
+  const { tenancy } = deps;
+  if (!(await lock.held())) return { step: step.name, message: 'lost the provisioning lock', error: new Error('lost the provisioning lock'), lockLost: true };
+  const started = performance.now();
+  await markStep(tenancy.central, run.id, step.name, 'RUNNING');
+  try {
+    const delay = deps.stepDelayMs?.[step.name];
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (step.name === 'activate' && run.input.failAfter) throw new Error(`provisioning stopped before activate (failAfter ${run.input.failAfter})`);
+    if (step.name === 'activate') await activate(tenancy, run, record, Math.round(performance.now() - started));
+    else {
+      await step.run(context);
+      if (run.input.failAfter === step.name) throw new Error(`provisioning stopped after ${step.name} (failAfter)`);
+      await markStep(tenancy.central, run.id, step.name, 'DONE', Math.round(performance.now() - started));
+    }
+    return undefined;
+  } catch (error) {
+    const message = describeError(error);
+    // Failing because another worker took the attempt over (and is undoing it) is not this attempt's failure to record.
+    if (!(await lock.held())) return { step: step.name, message, error, lockLost: true };
+    await markStep(tenancy.central, run.id, step.name, 'FAILED', Math.round(performance.now() - started), message);
+    // info: an outcome recorded on the run and shown to whoever asked, not a fault of this process (and CLI --json keeps stdout clean).
+    tenancy.logger.info({ err: error, tenantId: record.id, step: step.name }, 'provisioning step failed; undoing');
+    return { step: step.name, message, error };
+  }
 }
 
 /** The tenant ACTIVE and the run finished, together: no process sees one without the other. */
