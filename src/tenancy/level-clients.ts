@@ -76,8 +76,9 @@ export function keepText(...oids: number[]): pg.CustomTypesConfig {
   };
 }
 
-/** OIDs of the built-in types the hand-written reads return as text. */
+/** OIDs of the built-in types the hand-written reads take as text. */
 export const PG_DATE_OID = 1082;
+export const PG_TIMESTAMPTZ_OID = 1184;
 
 export const levelClientFactories = {
   app: (pool: pg.Pool, schema: string) => stamped(new AppClient(options(pool, schema)), pool, schema),
