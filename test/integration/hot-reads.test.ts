@@ -4,16 +4,22 @@
  * cursors, page info, dates and nulls, for SCHEMA and DATABASE tenants, page by page to the last,
  * for an empty tenant, a cursor past the end, a cursor whose row was deleted; and never a row of
  * another tenant (two SCHEMA tenants share one database and one pool here, with the same names).
+ * Both run on the client's own pool past Prisma (`rawRead`): its statements run as the tenant's
+ * role, are tracked for cancellation and refused once the request was answered.
  */
 import { randomUUID } from 'node:crypto';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/resolvers/common/cursor.js';
 import { toPatient } from '../../src/resolvers/patient/patient.service.js';
 import { visitsByPatientLoader } from '../../src/resolvers/visit/visit.service.js';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { type TenantClient } from '../../src/tenancy/level-clients.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
+import { currentScopeState } from '../../src/tenancy/bootstrappers/index.js';
+import { rawRead, type TenantClient } from '../../src/tenancy/level-clients.js';
+import { PrismaClient as TenantPrismaClient } from '../../src/generated/tenant/client.js';
+import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
+import { makeClinic, makeHierarchy, mapLimit } from '../helpers/tenants.js';
 
 type Clinic = ProvisionedTenant & { domain: string; token: string; patientIds: string[] };
 type Connection = { edges: { cursor: string; node: Record<string, unknown> }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
@@ -213,5 +219,62 @@ describe("the visits DataLoader's batch, hand-written", () => {
     expect(expected).toHaveLength(3);
     // b's visits exist (so [] above is isolation, not absence).
     expect((await builderVisits(b, [ofB]))[0]).toHaveLength(2);
+  });
+});
+
+describe("rawRead: the client's own pool, role and statement tracking", () => {
+  const roleOf = (clinic: Clinic) => `${testEnv().TENANT_DATABASE_PREFIX}${clinic.key}_role`;
+
+  it("runs as the tenant's own role, switching correctly between tenants sharing a pool", async () => {
+    const tenants = [a, b, c, a, b];
+    const seen = await mapLimit(Array.from({ length: 100 }, (_, i) => tenants[i % tenants.length]!), 8, (clinic) =>
+      app.runtime.scopes.runInTenant(clinic.id, system, async (context) => {
+        const db: TenantClient = context.db.tenant();
+        const [who] = await rawRead<{ who: string }>(db, 'SELECT current_user AS who', []);
+        // The query builder in between: both ways share the pool and its role switching.
+        const count = await db.patient.count();
+        return { clinic, who: who!.who, count };
+      }),
+    );
+    for (const { clinic, who, count } of seen) {
+      expect(who).toBe(roleOf(clinic));
+      expect(count).toBe(clinic.patientIds.length);
+    }
+  });
+
+  it("cannot read another tenant's schema: PostgreSQL refuses the tenant's role", async () => {
+    const schemaOf = (clinic: Clinic) => app.tenancy.strategyFor(clinic).connectionTarget(clinic).schema;
+    const attempt = (from: Clinic, victim: Clinic) =>
+      app.runtime.scopes.runInTenant(from.id, system, (context) => rawRead(context.db.tenant(), `SELECT mrn FROM "${schemaOf(victim)}".patients`, []));
+    await expect(attempt(a, b)).rejects.toThrow(/permission denied for schema/);
+    await expect(attempt(b, a)).rejects.toThrow(/permission denied for schema/);
+    expect(await attempt(a, a)).toHaveLength(a.patientIds.length);
+  });
+
+  it('refuses the statement of a request that was already answered (deadline, shutdown)', async () => {
+    await expect(
+      app.runtime.scopes.runInTenant(a.id, system, async (context) => {
+        currentScopeState()!.abandoned = true;
+        return rawRead(context.db.tenant(), 'SELECT 1', []);
+      }),
+    ).rejects.toThrow(/already answered/);
+  });
+
+  it('notes the connection its statement ran on, so a late request can cancel it', async () => {
+    const connections = await app.runtime.scopes.runInTenant(a.id, system, async (context) => {
+      await rawRead(context.db.tenant(), 'SELECT 1', []);
+      return currentScopeState()!.connections?.size ?? 0;
+    });
+    expect(connections).toBe(1);
+  });
+
+  it('refuses a client the registry did not make (its pool and schema are unknown)', async () => {
+    const pool = new pg.Pool({ connectionString: testEnv().DATABASE_URL });
+    try {
+      const stray = new TenantPrismaClient({ adapter: new PrismaPg(pool) });
+      await expect(rawRead(stray, 'SELECT 1', [])).rejects.toThrow(/not made by levelClientFactories/);
+    } finally {
+      await pool.end();
+    }
   });
 });
