@@ -131,6 +131,8 @@ const envSchema = z.object({
     .default('30 3 * * *'),
   // How often a worker looks for provisionings and hard deletes whose process died (their advisory lock is free).
   PROVISIONING_RECOVERY_INTERVAL_MS: positiveInt.default(10_000),
+  // Spare SCHEMA-tenant storage kept ready per database server (provisioning/schema-spares.ts); 0: none.
+  PROVISIONING_SPARES: nonNegativeInt.max(100, 'expected at most 100').default(2),
   // Tests only: `step=ms[,step=ms]` makes those provisioning steps sleep first, to widen a kill window.
   PROVISIONING_TEST_STEP_DELAY: z
     .string()
@@ -280,6 +282,8 @@ export type Config = Readonly<{
     requireVerifiedDomains: boolean;
     /** How often a worker takes over provisionings and hard deletes whose process died. */
     provisioningRecoveryIntervalMs: number;
+    /** Spare SCHEMA-tenant storage kept ready per database server; 0: none. */
+    provisioningSpares: number;
     /** Tests only: milliseconds some provisioning steps sleep before they run, by step name. */
     provisioningStepDelayMs: Readonly<Record<string, number>>;
   }>;
@@ -442,6 +446,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       purgeCron: e.TENANT_PURGE_CRON === 'off' ? undefined : e.TENANT_PURGE_CRON,
       requireVerifiedDomains: e.REQUIRE_VERIFIED_DOMAINS ?? isProduction,
       provisioningRecoveryIntervalMs: e.PROVISIONING_RECOVERY_INTERVAL_MS,
+      provisioningSpares: e.PROVISIONING_SPARES,
       provisioningStepDelayMs: Object.fromEntries((e.PROVISIONING_TEST_STEP_DELAY ?? '').split(',').filter(Boolean).map((pair) => [pair.split('=')[0]!, Number(pair.split('=')[1])])),
     },
     migrationsDir: e.MIGRATIONS_DIR,

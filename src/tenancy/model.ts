@@ -38,10 +38,13 @@ export const KEY_PATTERN = /^[a-z][a-z0-9_]{1,40}$/;
 /**
  * Keys that would name storage that is not theirs: a SCHEMA tenant `x`'s cluster schemas are
  * `tenant_x_emr_2026`, which a tenant keyed `x_emr_2026` would own as its main schema; and
- * `tenant_tpl_<fingerprint>` is the template database new DATABASE tenants are cloned from.
+ * `tenant_tpl_<fingerprint>` is the template database new DATABASE tenants are cloned from; and
+ * `spare_<hex>` keys the spare SCHEMA storage made ahead of need (provisioning/schema-spares.ts).
  * The `tenants_key_not_reserved` CHECK constraint says the same.
  */
-export const RESERVED_KEY = new RegExp(`^tpl_|_(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`);
+/** Keys of spare SCHEMA storage begin so (provisioning/schema-spares.ts). */
+export const SPARE_KEY_PREFIX = 'spare_';
+export const RESERVED_KEY = new RegExp(`^tpl_|^${SPARE_KEY_PREFIX}|_(${CLUSTER_MODULES.join('|')})_[0-9]{4}$`);
 /** Public tenant names (`tenants.slug`): subdomains, X-Tenant, CLI arguments. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

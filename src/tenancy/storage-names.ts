@@ -3,7 +3,7 @@
  * and is quoted wherever it reaches SQL (DESIGN §1). Nothing a client sends reaches DDL otherwise.
  */
 import { AppError, ErrorCode } from '../errors/index.js';
-import { CLUSTER_MODULES, CLUSTER_YEARS, KEY_PATTERN, RESERVED_KEY, SLUG_PATTERN, type ClusterModule, type Isolation } from './model.js';
+import { CLUSTER_MODULES, CLUSTER_YEARS, KEY_PATTERN, RESERVED_KEY, SLUG_PATTERN, SPARE_KEY_PREFIX, type ClusterModule, type Isolation } from './model.js';
 
 export function assertKey(key: string): void {
   if (!KEY_PATTERN.test(key)) {
@@ -12,7 +12,7 @@ export function assertKey(key: string): void {
     });
   }
   if (RESERVED_KEY.test(key)) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, 'A key may not start with tpl_ or end like a cluster schema (_emr_2026): such names belong to other storage', {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'A key may not start with tpl_ or spare_ or end like a cluster schema (_emr_2026): such names belong to other storage', {
       details: { field: 'key' },
     });
   }
@@ -44,7 +44,11 @@ export type StorageNaming = {
   tenantRole(key: string): string;
   /** A cluster schema inside a tenant's storage (prefixed by the tenant schema under SCHEMA isolation). */
   clusterSchema(tenant: { isolation: Isolation; schemaName: string | null }, module: ClusterModule, year: number): string;
+  /** Schema and role of spare SCHEMA storage (`spare_<16 hex>`, a key no tenant may have). */
+  spare(spareKey: string): { schemaName: string; role: string };
 };
+
+const SPARE_KEY_PATTERN = new RegExp(`^${SPARE_KEY_PREFIX}[0-9a-f]{16}$`);
 
 /**
  * @param tenantPrefix prefix of tenant database/schema names; default TENANT_DATABASE_PREFIX = `tenant_`
@@ -55,6 +59,10 @@ export function makeStorageNaming(tenantPrefix: string): StorageNaming {
     groupSchema: (key) => (assertKey(key), `group_${key}`),
     tenantStorage: (key) => (assertKey(key), `${tenantPrefix}${key}`),
     tenantRole: (key) => (assertKey(key), `${tenantPrefix}${key}_role`),
+    spare(spareKey) {
+      if (!SPARE_KEY_PATTERN.test(spareKey)) throw new Error(`not a spare key: ${spareKey}`);
+      return { schemaName: `${tenantPrefix}${spareKey}`, role: `${tenantPrefix}${spareKey}_role` };
+    },
     clusterSchema(tenant, module, year) {
       assertClusterYear(year);
       if (!CLUSTER_MODULES.includes(module)) throw new AppError(ErrorCode.BAD_USER_INPUT, `unknown cluster module ${String(module)}`);

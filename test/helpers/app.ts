@@ -59,6 +59,8 @@ export function testEnv(): Record<string, string> {
     CLUSTER_PREPARE_CRON: 'off',
     // Likewise the daily purge: tests age their own deleted tenants and purge them themselves.
     TENANT_PURGE_CRON: 'off',
+    // Spares change which storage a SCHEMA tenant gets; schema-spares.test.ts turns them on.
+    PROVISIONING_SPARES: '0',
     // Test files run in parallel from 127.0.0.1 and share this run's rate-limit counters in Redis:
     // a test about rate limits sets its own low limits and its own client address.
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { checksumOf, migrate } from '../migrator/index.js';
+import { migrate } from '../migrator/index.js';
 import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 import { quoteIdent } from '../../infra/sql-names.js';
-import { type MigrationSets } from '../migration-targets.js';
+import { storageFingerprint, type MigrationSets } from '../migration-targets.js';
 import { CLUSTER_MODULES, type ClusterModule } from '../model.js';
 import { type IsolationStrategy, requireNames, type ServerAdmins } from './isolation-strategy.js';
 import { type ServerAdmin } from './server-admin.js';
@@ -25,8 +25,7 @@ export async function databaseClusterSchemas(pool: Pick<pg.Pool, 'query'>): Prom
  * carries. A new set or a new year makes a new name, hence a new template.
  */
 export function databaseTemplateName(templatePrefix: string, migrations: MigrationSets, year: number): string {
-  const parts = [`year:${year}`, ...(['tenant', ...CLUSTER_MODULES] as const).flatMap((set) => migrations[set].map((file) => `${set}/${file.name}:${file.checksum}`))];
-  return `${templatePrefix}_tpl_${checksumOf(parts.join('\n')).slice(0, 10)}`;
+  return `${templatePrefix}_tpl_${storageFingerprint(migrations, year)}`;
 }
 
 /**

@@ -78,6 +78,12 @@ export async function createTenantRole(storagePool: pg.Pool, record: StorageReco
   });
 }
 
+/** Gives an existing tenant role (a claimed spare's) a new password, sent as its SCRAM verifier. */
+export async function setTenantRolePassword(pool: pg.Pool, role: string, password: string): Promise<void> {
+  const verifier = await scramVerifier(password); // base64 and `$:`: safe inside a SQL string literal
+  await pool.query(`ALTER ROLE ${quoteIdent(role)} PASSWORD '${verifier}'`);
+}
+
 /**
  * Lets `role` use `schema` and the tables and sequences made in it from now on (default
  * privileges for what the admin creates). Statements for a migration's `setupSql`: run before the

@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
-import { databaseClusterSchemas } from '../isolation/database-isolation.js';
 import { migrate } from '../migrator/index.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { schemaPrivilegesSql } from '../isolation/tenant-role.js';
-import { type ClusterModule } from '../model.js';
+import { CLUSTER_MODULES, type ClusterModule } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 
 /**
@@ -38,10 +37,10 @@ export async function ensureClusterSchemas(
 }
 
 /**
- * A new tenant's cluster schemas: `modules` for each of `years`. A DATABASE tenant's clone of the
- * template carries every module's schema of the current year already (database-isolation.ts):
- * those it wants are kept as they are (granted by the role step), the others dropped, and only
- * what is missing is migrated.
+ * A new tenant's cluster schemas: `modules` for each of `years`. Storage made ahead of need carries
+ * every module's schema of the current year already — a DATABASE tenant's clone of the template,
+ * a SCHEMA tenant's claimed spare (schema-spares.ts): those it wants are kept as they are (granted
+ * already), the others dropped, and only what is missing is migrated.
  */
 export async function provisionClusterSchemas(
   tenancy: Tenancy,
@@ -50,9 +49,13 @@ export async function provisionClusterSchemas(
   modules: readonly ClusterModule[],
   storagePool: pg.Pool,
 ): Promise<void> {
-  const carried = record.isolation === 'DATABASE' && record.level === 'TENANT' ? await databaseClusterSchemas(storagePool) : [];
-  const wanted = new Set(years.flatMap((year) => modules.map((module) => tenancy.naming.clusterSchema(record, module, year))));
-  const unwanted = carried.filter((schema) => !wanted.has(schema));
+  const nameOf = (module: ClusterModule, year: number) => tenancy.naming.clusterSchema(record, module, year);
+  const candidates = [...new Set([...years, new Date().getUTCFullYear()])].flatMap((year) => CLUSTER_MODULES.map((module) => nameOf(module, year)));
+  // Exact names (pg_namespace's name index), never a pattern scan of a database shared by many tenants.
+  const { rows } = await storagePool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)', [candidates]);
+  const carried = new Set(rows.map((row) => row.nspname));
+  const wanted = new Set(years.flatMap((year) => modules.map((module) => nameOf(module, year))));
+  const unwanted = [...carried].filter((schema) => !wanted.has(schema));
   if (unwanted.length > 0) await storagePool.query(unwanted.map((schema) => `DROP SCHEMA ${quoteIdent(schema)} CASCADE`).join(';\n'));
   await Promise.all(
     years.map((year) =>
@@ -60,7 +63,7 @@ export async function provisionClusterSchemas(
         tenancy,
         record,
         year,
-        modules.filter((module) => !carried.includes(tenancy.naming.clusterSchema(record, module, year))),
+        modules.filter((module) => !carried.has(nameOf(module, year))),
         storagePool,
       ),
     ),

@@ -15,6 +15,7 @@ import { tryAdvisoryLock, type HeldLock } from '../../infra/advisory-lock.js';
 import { inTransaction } from '../../infra/db-transaction.js';
 import { type Tenancy } from '../tenancy.js';
 import { type ProvisionedTenant } from './provision-tenant.js';
+import { type SchemaSpares } from './schema-spares.js';
 import { insertRun, latestRun, markStep, markUndone, saveRunState, setRunStatus, startRun, type RunRow } from './provisioning-runs.js';
 import { stepsFor, undoProvisioning, type Step, type StepContext } from './provisioning-steps.js';
 
@@ -25,6 +26,7 @@ export type DriveResult = { outcome: 'ACTIVE' | 'FAILED' | 'busy' | 'nothing'; e
 
 export type DriverDeps = {
   tenancy: Tenancy;
+  spares?: SchemaSpares;
   runSeeders?: (tenantId: string, seeders: readonly string[]) => Promise<void>;
   queueDomainCheck(domainId: string): Promise<void>;
   /** Tests only: sleep before these steps (PROVISIONING_TEST_STEP_DELAY). */
@@ -85,6 +87,8 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant,
     .withStoragePool(record, (storagePool) =>
       runSteps(deps, run, record, steps, lock, {
       tenancy,
+      runId: run.id,
+      spares: deps.spares,
       record,
       storagePool,
       input: run.input,

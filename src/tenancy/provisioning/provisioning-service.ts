@@ -13,6 +13,7 @@ import { type LifecycleActor, type TenantLifecycle } from '../lifecycle/tenant-l
 import { UUID_PATTERN } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
 import { driveProvisioning, type DriveResult, type DriverDeps } from './provisioning-driver.js';
+import { makeSchemaSpares } from './schema-spares.js';
 import { insertRun, latestRun, openRunTenants, provisioningViews, type ProvisioningView } from './provisioning-runs.js';
 
 export const PROVISION_JOB = 'tenant.provision';
@@ -35,19 +36,21 @@ export function makeProvisioningService(deps: {
   let working = false;
   let recoveryTimer: NodeJS.Timeout | undefined;
 
+  const track = <T>(promise: Promise<T>) => {
+    const settled = promise.catch((error: unknown) => tenancy.logger.error({ err: error }, 'background provisioning failed'));
+    inFlight.add(settled);
+    void settled.finally(() => inFlight.delete(settled));
+  };
+
   const driverDeps: DriverDeps = {
     tenancy,
+    // Only the durable path (createTenant, retries, recovery) claims spares; in-process provisioning makes its storage.
+    spares: makeSchemaSpares(tenancy, track),
     runSeeders: deps.runSeeders,
     queueDomainCheck: async (domainId) => {
       await deps.jobs().enqueueCentral(DOMAIN_VERIFY_JOB, { domainId });
     },
     stepDelayMs: tenancy.config.tenancy.provisioningStepDelayMs,
-  };
-
-  const track = <T>(promise: Promise<T>) => {
-    const settled = promise.catch((error: unknown) => tenancy.logger.error({ err: error }, 'background provisioning failed'));
-    inFlight.add(settled);
-    void settled.finally(() => inFlight.delete(settled));
   };
 
   const service = {

@@ -10,7 +10,8 @@ import { type ProvisionedTenant } from './provision-tenant.js';
 import { migrate } from '../migrator/index.js';
 import { provisionClusterSchemas } from './cluster-schemas.js';
 import type pg from 'pg';
-import { createTenantRole, dropTenantRole, newRolePassword, schemaPrivilegesSql } from '../isolation/tenant-role.js';
+import { createTenantRole, dropTenantRole, newRolePassword, schemaPrivilegesSql, setTenantRolePassword } from '../isolation/tenant-role.js';
+import { dropClaimedSpare, type SchemaSpares } from './schema-spares.js';
 import { tenantPasswordContext } from '../secrets/stored-secrets.js';
 import { CLUSTER_MODULES, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
@@ -33,11 +34,19 @@ export type RunInput = {
 };
 
 /** What steps made that undo must remove, and that the row does not say. */
-export type RunState = { adminAccountId?: string; adminMembershipId?: string };
+export type RunState = {
+  adminAccountId?: string;
+  adminMembershipId?: string;
+  /** The spare SCHEMA storage this attempt claimed (schema-spares.ts): its names until renamed. */
+  spareKey?: string;
+};
 
 export type StepContext = {
   tenancy: Tenancy;
+  runId: string;
   record: ProvisionedTenant;
+  /** Spare SCHEMA storage to claim instead of making it; absent: always make it. */
+  spares?: SchemaSpares;
   /**
    * An admin pool on the database holding the tenant's storage, one for the whole attempt: a
    * connection start per step was a large part of provisioning. It connects on first use, so a
@@ -68,10 +77,14 @@ export const PROVISIONING_STEPS: readonly Step[] = [
   {
     name: 'storage',
     appliesTo: () => true,
-    // DATABASE tenants are cloned from the server's template (database-isolation.ts).
-    run: ({ tenancy, record }) => tenancy.strategyFor(record).createStorage(record),
+    // DATABASE tenants are cloned from the server's template (database-isolation.ts); SCHEMA
+    // tenants take a spare when one is ready (schema-spares.ts), its tables made already.
+    run: async ({ tenancy, record, runId, state, spares, storagePool }) => {
+      if (spares && (await spares.claim(record, runId, state, storagePool))) return;
+      await tenancy.strategyFor(record).createStorage(record);
+    },
   },
-  { name: 'role', appliesTo: (record) => record.level === 'TENANT', run: ({ tenancy, record, storagePool }) => createRole(tenancy, record, storagePool) },
+  { name: 'role', appliesTo: (record) => record.level === 'TENANT', run: ({ tenancy, record, state, storagePool }) => createRole(tenancy, record, state, storagePool) },
   {
     name: 'migrations',
     // A DATABASE tenant's clone of the template carries them already.
@@ -166,6 +179,7 @@ export async function undoProvisioning(tenancy: Tenancy, record: ProvisionedTena
     });
   }
   await attempt('storage', () => tenancy.strategyFor(record).dropStorage(record));
+  if (state.spareKey) await attempt('claimed spare', () => dropClaimedSpare(tenancy, record, state.spareKey!));
   if (failures.length > 0) throw failures[0];
 }
 
@@ -173,10 +187,12 @@ export async function undoProvisioning(tenancy: Tenancy, record: ProvisionedTena
  * The tenant's own role, its grants on the tenant's storage, and its encrypted password in the row.
  * Sets `record.dbUsername`, so the schemas migrated next are granted too.
  */
-async function createRole(tenancy: Tenancy, record: ProvisionedTenant, storagePool: pg.Pool): Promise<void> {
+async function createRole(tenancy: Tenancy, record: ProvisionedTenant, state: RunState, storagePool: pg.Pool): Promise<void> {
   const role = tenancy.naming.tenantRole(record.key);
   const password = newRolePassword();
-  await createTenantRole(storagePool, record, role, password);
+  // A claimed spare's role was renamed to this name with its grants: it only needs the tenant's own password.
+  if (state.spareKey) await setTenantRolePassword(storagePool, role, password);
+  else await createTenantRole(storagePool, record, role, password);
   record.dbUsername = role;
   const secret = tenancy.keyRing.encrypt(password, tenantPasswordContext(record.id));
   await tenancy.central.query('UPDATE tenants SET db_username = $2, db_password_ciphertext = $3, db_password_key_id = $4 WHERE id = $1', [
