@@ -42,10 +42,11 @@ export function makeProvisioningService(deps: {
     void settled.finally(() => inFlight.delete(settled));
   };
 
+  // Only the durable path (createTenant, retries, recovery) claims spares; in-process provisioning makes its storage.
+  const spares = makeSchemaSpares(tenancy, track);
   const driverDeps: DriverDeps = {
     tenancy,
-    // Only the durable path (createTenant, retries, recovery) claims spares; in-process provisioning makes its storage.
-    spares: makeSchemaSpares(tenancy, track),
+    spares,
     runSeeders: deps.runSeeders,
     queueDomainCheck: async (domainId) => {
       await deps.jobs().enqueueCentral(DOMAIN_VERIFY_JOB, { domainId });
@@ -62,7 +63,13 @@ export function makeProvisioningService(deps: {
       if (working) track(service.drive(tenantId));
     },
 
-    drive: (tenantId: string): Promise<DriveResult> => driveProvisioning(driverDeps, tenantId),
+    async drive(tenantId: string): Promise<DriveResult> {
+      try {
+        return await driveProvisioning(driverDeps, tenantId);
+      } finally {
+        spares.replenishDue();
+      }
+    },
 
     /** Each tenant's latest attempt (undefined: none recorded), in one read for all of them. */
     views: (tenantIds: readonly string[]): Promise<(ProvisioningView | undefined)[]> => provisioningViews(tenancy.central, tenantIds),

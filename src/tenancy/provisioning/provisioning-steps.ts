@@ -90,11 +90,12 @@ export const PROVISIONING_STEPS: readonly Step[] = [
     // A DATABASE tenant's clone of the template carries them already.
     appliesTo: (record) => !(record.level === 'TENANT' && record.isolation === 'DATABASE'),
     concurrent: true,
-    run: async ({ tenancy, record, storagePool }) => {
+    run: async ({ tenancy, record, state, storagePool }) => {
       const target = levelTarget(record.level);
       const schema = record.schemaName!;
-      // A SCHEMA tenant's role gets each table as it is made (createTenantRole granted only the schema).
-      const setupSql = record.dbUsername ? schemaPrivilegesSql(record.dbUsername, schema) : undefined;
+      // A SCHEMA tenant's role gets each table as it is made (createTenantRole granted only the
+      // schema). A claimed spare's role has its default privileges already: nothing to set.
+      const setupSql = record.dbUsername && !state.spareKey ? schemaPrivilegesSql(record.dbUsername, schema) : undefined;
       await migrate(storagePool, { label: `${target}:${record.key}`, schema, files: tenancy.migrations[target], setupSql });
     },
   },

@@ -38,6 +38,11 @@ export type SchemaSpares = {
   claim(record: ProvisionedTenant, runId: string, state: { spareKey?: string }, storagePool: pg.Pool): Promise<boolean>;
   /** Makes spares until `serverId` has PROVISIONING_SPARES of the current migrations and year; drops stale and orphaned ones. */
   replenish(serverId: string): Promise<void>;
+  /**
+   * Starts, in the background, the replenishing that claims made due. Called once the provisioning
+   * attempt that claimed has ended: a spare's DDL running beside the attempt slowed it down.
+   */
+  replenishDue(): void;
 };
 
 type SpareRecord = ProvisionedTenant & { schemaName: string; dbUsername: string };
@@ -128,8 +133,15 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
       }),
     );
 
+  /** Servers whose spares a claim (or a miss) used up since the last replenishDue. */
+  const due = new Set<string>();
+
   return {
     replenish,
+    replenishDue() {
+      for (const serverId of due) replenishLater(serverId);
+      due.clear();
+    },
     async claim(record, runId, state, storagePool) {
       if (wanted <= 0 || record.level !== 'TENANT' || record.isolation !== 'SCHEMA') return false;
       const serverId = await serverIdOf(record);
@@ -144,7 +156,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
         if (key) await client.query('UPDATE provisioning_runs SET state = state || $2::jsonb WHERE id = $1', [runId, JSON.stringify({ spareKey: key })]);
         return key;
       });
-      replenishLater(serverId);
+      due.add(serverId);
       if (!spareKey) return false;
       state.spareKey = spareKey;
       const spare = spareRecord(tenancy, serverId, spareKey);
