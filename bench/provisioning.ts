@@ -11,6 +11,7 @@
  *    `CREATE SCHEMA` + the tenant migration SQL (SCHEMA), on the same server, one at a time;
  *  - each step's share of the time in steps (provisioning_steps.duration_ms);
  *  - `--bulk` DATABASE tenants created at `--parallelism` concurrent mutations: total wall time.
+ * `PROVISIONING_SPARES=0 npx tsx bench/provisioning.ts` measures without spare SCHEMA storage.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
     TENANTS_SHARED_DATABASE: shared,
     STORAGE_DIR: `/tmp/${central}`,
     RATE_LIMIT_PRINCIPAL_PER_MINUTE: '1000000',
+    // PROVISIONING_SPARES=0 measures SCHEMA tenants that make their own storage (default: the server's default).
+    ...(process.env.PROVISIONING_SPARES ? { PROVISIONING_SPARES: process.env.PROVISIONING_SPARES } : {}),
   });
   const app = await startApp(config, makeLogger('error'));
   try {
