@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, testEnv, uniqueKey, type TestApp } from '../helpers/app.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { awaitProvisioning, makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { until } from '../helpers/until.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -42,16 +43,6 @@ async function storageSnapshot(): Promise<string[]> {
     return [...databases.rows.map((r) => `db:${r.n}`), ...roles.rows.map((r) => `role:${r.n}`), ...schemas.rows.map((r) => `schema:${r.n}`)].sort();
   } finally {
     await client.end();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -11,6 +11,7 @@ import { undoProvisioning } from '../../src/tenancy/provisioning/provisioning-st
 import { tenantPasswordContext } from '../../src/tenancy/secrets/stored-secrets.js';
 import { startTestApp, testEnv, uniqueKey, type TestApp } from '../helpers/app.js';
 import { awaitProvisioning, makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { until } from '../helpers/until.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -44,16 +45,6 @@ const spareRows = async () =>
 /** Schemas of the shared database whose name starts with `start`. */
 const schemasStartingWith = (start: string) =>
   onShared(async (client) => (await client.query<{ n: string }>('SELECT nspname AS n FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY 1', [start])).rows.map((r) => r.n));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function createSchemaTenant(): Promise<{ id: string; key: string }> {
   const token = await app.token({ subject: 'spares-sys', tenantId: null, roles: ['system_admin'] });

@@ -86,19 +86,19 @@ async function execute(deps: DriverDeps, run: RunRow, record: ProvisionedTenant,
     .strategyFor(record)
     .withStoragePool(record, (storagePool) =>
       runSteps(deps, run, record, steps, lock, {
-      tenancy,
-      runId: run.id,
-      spares: deps.spares,
-      record,
-      storagePool,
-      input: run.input,
-      state,
-      saveState: async (patch) => {
-        Object.assign(state, patch);
-        await saveRunState(tenancy.central, run.id, patch);
-      },
-      runSeeders: deps.runSeeders,
-      queueDomainCheck: deps.queueDomainCheck,
+        tenancy,
+        runId: run.id,
+        spares: deps.spares,
+        record,
+        storagePool,
+        input: run.input,
+        state,
+        saveState: async (patch) => {
+          Object.assign(state, patch);
+          await saveRunState(tenancy.central, run.id, patch);
+        },
+        runSeeders: deps.runSeeders,
+        queueDomainCheck: deps.queueDomainCheck,
       }),
     )
     .catch((error: unknown): StepFailure => ({ step: steps[0]!.name, message: describeError(error), error })); // e.g. its server's admin could not be loaded
