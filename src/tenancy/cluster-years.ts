@@ -42,6 +42,14 @@ export function yearInTimeZone(date: Date, timeZone: string | null | undefined):
 }
 
 /** Years a request may name: CLUSTER_YEARS_MIN up to next year (in the tenant's zone). */
+/**
+ * The year of a new tenant's cluster schemas (UTC): what provisioning makes unless told otherwise,
+ * and what storage made ahead of need carries (the DATABASE template, spare SCHEMA storage).
+ */
+export function newTenantClusterYear(now: Date = new Date()): number {
+  return now.getUTCFullYear();
+}
+
 export type ClusterYearRange = { min: number; max: number };
 
 export function clusterYearRange(minYear: number, timeZone: string | null | undefined, now: Date = new Date()): ClusterYearRange {

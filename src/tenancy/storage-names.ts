@@ -46,6 +46,8 @@ export type StorageNaming = {
   clusterSchema(tenant: { isolation: Isolation; schemaName: string | null }, module: ClusterModule, year: number): string;
   /** Schema and role of spare SCHEMA storage (`spare_<16 hex>`, a key no tenant may have). */
   spare(spareKey: string): { schemaName: string; role: string };
+  /** A regular expression matching spare schemas (their cluster schemas too), capturing the spare key. */
+  spareSchemas: string;
 };
 
 const SPARE_KEY_PATTERN = new RegExp(`^${SPARE_KEY_PREFIX}[0-9a-f]{16}$`);
@@ -59,6 +61,8 @@ export function makeStorageNaming(tenantPrefix: string): StorageNaming {
     groupSchema: (key) => (assertKey(key), `group_${key}`),
     tenantStorage: (key) => (assertKey(key), `${tenantPrefix}${key}`),
     tenantRole: (key) => (assertKey(key), `${tenantPrefix}${key}_role`),
+    // Prefixes are [a-z0-9_] (TENANT_DATABASE_PREFIX is validated): nothing to escape.
+    spareSchemas: `^${tenantPrefix}(${SPARE_KEY_PREFIX}[0-9a-f]{16})`,
     spare(spareKey) {
       if (!SPARE_KEY_PATTERN.test(spareKey)) throw new Error(`not a spare key: ${spareKey}`);
       return { schemaName: `${tenantPrefix}${spareKey}`, role: `${tenantPrefix}${spareKey}_role` };

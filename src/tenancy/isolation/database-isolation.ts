@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { migrate } from '../migrator/index.js';
 import { withAdvisoryLock } from '../../infra/advisory-lock.js';
 import { quoteIdent } from '../../infra/sql-names.js';
+import { newTenantClusterYear } from '../cluster-years.js';
 import { storageFingerprint, type MigrationSets } from '../migration-targets.js';
 import { CLUSTER_MODULES, type ClusterModule } from '../model.js';
 import { type IsolationStrategy, requireNames, type ServerAdmins } from './isolation-strategy.js';
@@ -91,7 +92,7 @@ export function makeDatabaseIsolation(
     connectionTarget: (record) => ({ serverUrl: admins.adminFor(record.dbServerId).serverUrl, database: requireNames(record).databaseName, schema: 'public', role: record.dbUsername ?? null }),
     async createStorage(record) {
       const admin = admins.adminFor(record.dbServerId);
-      const year = new Date().getUTCFullYear(); // the default cluster year of a new tenant (provision-tenant.ts)
+      const year = newTenantClusterYear();
       const template = databaseTemplateName(templatePrefix, migrations, year);
       const readyKey = `${admin.serverUrl}\n${template}`;
       const ensureTemplate = () => {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent } from '../../infra/sql-names.js';
+import { newTenantClusterYear } from '../cluster-years.js';
 import { migrate } from '../migrator/index.js';
 import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { schemaPrivilegesSql } from '../isolation/tenant-role.js';
@@ -50,7 +51,7 @@ export async function provisionClusterSchemas(
   storagePool: pg.Pool,
 ): Promise<void> {
   const nameOf = (module: ClusterModule, year: number) => tenancy.naming.clusterSchema(record, module, year);
-  const candidates = [...new Set([...years, new Date().getUTCFullYear()])].flatMap((year) => CLUSTER_MODULES.map((module) => nameOf(module, year)));
+  const candidates = [...new Set([...years, newTenantClusterYear()])].flatMap((year) => CLUSTER_MODULES.map((module) => nameOf(module, year)));
   // Exact names (pg_namespace's name index), never a pattern scan of a database shared by many tenants.
   const { rows } = await storagePool.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)', [candidates]);
   const carried = new Set(rows.map((row) => row.nspname));

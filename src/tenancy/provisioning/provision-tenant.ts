@@ -10,6 +10,7 @@ import { type StorageRecord } from '../isolation/isolation-strategy.js';
 import { assertKey, assertSlug } from '../storage-names.js';
 import { PARENT_LEVEL, type Isolation, type TenantLevelName } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
+import { newTenantClusterYear } from '../cluster-years.js';
 import { driveProvisioning } from './provisioning-driver.js';
 import { insertRun } from './provisioning-runs.js';
 import { type RunInput, type StepName } from './provisioning-steps.js';
@@ -94,7 +95,7 @@ export async function prepareProvision(tenancy: Tenancy, input: ProvisionInput):
     timezone,
     run: {
       seeders: plan?.seeders ?? [],
-      clusterYears: input.level === 'TENANT' ? (input.clusterYears ?? [new Date().getUTCFullYear()]) : [],
+      clusterYears: input.level === 'TENANT' ? (input.clusterYears ?? [newTenantClusterYear()]) : [],
       admin,
       domainsVouched: input.domainsVouched ?? true,
       ...(input.failAfter ? { failAfter: input.failAfter } : {}),

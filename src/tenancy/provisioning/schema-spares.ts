@@ -23,6 +23,7 @@ import { inTransaction } from '../../infra/db-transaction.js';
 import { quoteIdent } from '../../infra/sql-names.js';
 import { createTenantRole, dropTenantRole, newRolePassword, schemaPrivilegesSql } from '../isolation/tenant-role.js';
 import { migrate } from '../migrator/index.js';
+import { newTenantClusterYear } from '../cluster-years.js';
 import { storageFingerprint } from '../migration-targets.js';
 import { CLUSTER_MODULES, SPARE_KEY_PREFIX } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
@@ -50,7 +51,6 @@ type SpareRecord = ProvisionedTenant & { schemaName: string; dbUsername: string 
 export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown>) => void): SchemaSpares {
   const wanted = tenancy.config.tenancy.provisioningSpares;
   const sharedDatabase = tenancy.config.tenancy.sharedTenantsDatabase;
-  const currentFingerprint = () => storageFingerprint(tenancy.migrations, currentYear());
 
   const serverIdOf = async (record: { dbServerId?: string | null }) => record.dbServerId ?? (await tenancy.servers.centralServerId());
 
@@ -68,7 +68,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
         await createTenantRole(pool, record, record.dbUsername, newRolePassword());
         await Promise.all([
           migrate(pool, { label: `tenant:${spareKey}`, schema: record.schemaName, files: tenancy.migrations.tenant, setupSql: schemaPrivilegesSql(record.dbUsername, record.schemaName) }),
-          ensureClusterSchemas(tenancy, record, currentYear(), CLUSTER_MODULES, pool),
+          ensureClusterSchemas(tenancy, record, newTenantClusterYear(), CLUSTER_MODULES, pool),
         ]);
       });
       await tenancy.central.query("UPDATE schema_spares SET status = 'READY' WHERE key = $1", [spareKey]);
@@ -88,12 +88,8 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
     orphansCheckedAt.set(serverId, Date.now());
     const admin = tenancy.servers.adminFor(serverId);
     if (!(await admin.databaseExists(sharedDatabase))) return;
-    const sampleKey = `${SPARE_KEY_PREFIX}${'0'.repeat(16)}`;
-    const prefix = tenancy.naming.spare(sampleKey).schemaName.slice(0, -sampleKey.length);
     const found = await admin.withKeptPool(sharedDatabase, (pool) =>
-      pool.query<{ key: string }>('SELECT DISTINCT substring(nspname from $1) AS key FROM pg_namespace WHERE nspname ~ $1', [
-        `^${prefix.replace(/[^a-z0-9]/g, (c) => `\\${c}`)}(${SPARE_KEY_PREFIX}[0-9a-f]{16})`,
-      ]),
+      pool.query<{ key: string }>('SELECT DISTINCT substring(nspname from $1) AS key FROM pg_namespace WHERE nspname ~ $1', [tenancy.naming.spareSchemas]),
     );
     for (const { key } of found.rows) {
       // A claim in progress has it in its run's state until it renames it; a finished run's leftovers (its undo failed) are orphans.
@@ -111,7 +107,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
     const lock = await tryAdvisoryLock(tenancy.central, `tenantgraph:schema-spares:${serverId}`);
     if (!lock) return;
     try {
-      const fingerprint = currentFingerprint();
+      const fingerprint = storageFingerprint(tenancy.migrations, newTenantClusterYear());
       // Spares of other migrations or years never fit a new tenant: drop them.
       const { rows: stale } = await tenancy.central.query<{ key: string }>(
         "DELETE FROM schema_spares WHERE db_server_id = $1 AND (fingerprint <> $2 OR status = 'BUILDING') RETURNING key",
@@ -145,12 +141,14 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
     async claim(record, runId, state, storagePool) {
       if (wanted <= 0 || record.level !== 'TENANT' || record.isolation !== 'SCHEMA') return false;
       const serverId = await serverIdOf(record);
+      // One year for the fingerprint and the names: a claim across New Year's midnight stays whole.
+      const year = newTenantClusterYear();
       const spareKey = await inTransaction(tenancy.central, async (client) => {
         const { rows } = await client.query<{ key: string }>(
           `DELETE FROM schema_spares WHERE id = (
              SELECT id FROM schema_spares WHERE db_server_id = $1 AND fingerprint = $2 AND status = 'READY' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING key`,
-          [serverId, currentFingerprint()],
+          [serverId, storageFingerprint(tenancy.migrations, year)],
         );
         const key = rows[0]?.key;
         if (key) await client.query('UPDATE provisioning_runs SET state = state || $2::jsonb WHERE id = $1', [runId, JSON.stringify({ spareKey: key })]);
@@ -162,7 +160,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
       const spare = spareRecord(tenancy, serverId, spareKey);
       const renames = CLUSTER_MODULES.map(
         (module) =>
-          `ALTER SCHEMA ${quoteIdent(tenancy.naming.clusterSchema(spare, module, currentYear()))} RENAME TO ${quoteIdent(tenancy.naming.clusterSchema(record, module, currentYear()))}`,
+          `ALTER SCHEMA ${quoteIdent(tenancy.naming.clusterSchema(spare, module, newTenantClusterYear()))} RENAME TO ${quoteIdent(tenancy.naming.clusterSchema(record, module, newTenantClusterYear()))}`,
       );
       // One implicit transaction: all of the spare becomes the tenant's, or none of it.
       await storagePool.query(
@@ -176,9 +174,6 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
     },
   };
 }
-
-/** The year of the cluster schemas spares carry: a new tenant's default (provision-tenant.ts). */
-const currentYear = () => new Date().getUTCFullYear();
 
 /** Orphan checks scan the shared database's schemas: at most this often per server and process. */
 const ORPHAN_CHECK_INTERVAL_MS = 5 * 60_000;
