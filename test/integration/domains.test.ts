@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpDomainProbe } from '../../src/tenancy/domains/domain-probe.js';
 import { makeTenantDomains } from '../../src/tenancy/domains/tenant-domains.js';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
-import { startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
+import { ownCentralDatabase, startTestApp, uniqueKey, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 
 type Result = { status: number; body: { data?: Record<string, unknown> | null; errors?: { extensions?: Record<string, unknown> }[] } };
@@ -23,7 +23,7 @@ let clinic: ProvisionedTenant & { domain: string };
 let sibling: ProvisionedTenant & { domain: string };
 const auth = {} as Record<'system' | 'group' | 'foreignGroup' | 'clinic', Record<string, string>>;
 
-const env = { REQUIRE_VERIFIED_DOMAINS: 'true', WORKER_POLL_INTERVAL_MS: '100' };
+const env: Record<string, string> = { REQUIRE_VERIFIED_DOMAINS: 'true', WORKER_POLL_INTERVAL_MS: '100' };
 const bearer = async (tenantId: string | null, roles: string[]) => ({ authorization: `Bearer ${await app.token({ subject: `u-${roles.join()}-${tenantId}`, tenantId, roles })}` });
 const code = (result: Result) => result.body.errors?.[0]?.extensions?.code;
 const field = (result: Result) => result.body.errors?.[0]?.extensions?.field;
@@ -69,6 +69,11 @@ async function within(ms: number, fn: () => Promise<boolean>): Promise<number> {
 }
 
 beforeAll(async () => {
+  // A central database of this file's own: its domain check jobs must run on this file's worker,
+  // whose probe reaches this server. On the shared one, another file's worker could take the job,
+  // probe the made-up domain by DNS, fail, and retry with backoff (seen: a 45 s wait in a full run).
+  const centralUrl = await ownCentralDatabase('domains');
+  env.DATABASE_URL = centralUrl;
   // The check job fetches http://<domain>/.well-known/... ; here it connects to this very server, naming the domain in Host.
   let port = 0;
   app = await startTestApp(env, { domainProbe: httpDomainProbe({ timeoutMs: 2000, connectTo: () => ({ host: '127.0.0.1', port }) }) });
