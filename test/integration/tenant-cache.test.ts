@@ -116,9 +116,10 @@ describe.each(['redis', 'memory'] as const)('tenant cache (%s)', (kind) => {
   it('a value loaded while its tenant was flushed is not served after the flush', async () => {
     const { store } = await openProcess(kind);
     const a = store.forTenant(tenantA.id);
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const loading = a.getOrSet('report', 60_000, () => new Promise<string>((resolve) => (release = () => resolve('computed before the flush'))));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Until the loader runs (a cache miss first goes to Redis: a fixed 20 ms wait failed on a loaded machine).
+    while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
     await a.flush();
     release();
     expect(await loading).toBe('computed before the flush');
@@ -128,9 +129,10 @@ describe.each(['redis', 'memory'] as const)('tenant cache (%s)', (kind) => {
   it('honours TTLs', async () => {
     const { store } = await openProcess(kind);
     const a = store.forTenant(tenantA.id);
-    await a.set('short', 'soon gone', 50);
+    // 1 s, not 50 ms: on a loaded machine the read right after the write took longer than 50 ms.
+    await a.set('short', 'soon gone', 1000);
     expect(await a.get('short')).toBe('soon gone');
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(await a.get('short')).toBeUndefined();
     await expect(a.set('bad', 1, 0)).rejects.toThrow(/ttlMs/);
   });

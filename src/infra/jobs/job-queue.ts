@@ -208,7 +208,9 @@ export async function openJobQueue<Ctx>(options: JobQueueOptions<Ctx>): Promise<
       if (!job) return { status: 'not-found' };
       if (job.state !== 'failed') return { status: 'not-failed', job };
       await boss.retry(job.name, job.id);
-      return { status: 'retried', job: (await store.get(id)) ?? job };
+      // The job as this call left it: queued for retry. Reading it back raced with a worker that
+      // had already taken it (ACTIVE), or failed it again.
+      return { status: 'retried', job: { ...job, state: 'retry' } };
     },
     close() {
       return (closing ??= (async () => {
