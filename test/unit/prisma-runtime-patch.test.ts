@@ -16,7 +16,7 @@ afterAll(() => pool.end());
 
 describe('the Prisma runtime patch', () => {
   it('decodes the parameterization graph once per generated client, not once per client', async () => {
-    const clients = [levelClientFactories.tenant(pool, 'tenant_a')];
+    const clients: { $disconnect(): Promise<void> }[] = [levelClientFactories.tenant(pool, 'tenant_a')];
     expect(shared(), 'the patch is not applied: run `node scripts/patch-prisma-runtime.mjs` and read what it says').toBeTypeOf('function');
     const before = shared()!.decoded;
     for (let i = 0; i < 20; i++) clients.push(levelClientFactories.tenant(pool, `tenant_${i}`));

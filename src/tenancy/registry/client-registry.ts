@@ -12,6 +12,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
+import { installScramKeyCache } from '../../infra/scram-key-cache.js';
 import { makeBudgetedClientClass, type BudgetedClient } from './budgeted-client.js';
 import { poolAsRole } from './role-pool.js';
 import { BudgetClosedError, ConnectionBudget } from './connection-budget.js';
@@ -109,6 +110,8 @@ class RegistryLease<C> implements Lease<C> {
 export function createClientRegistry<F extends ClientFactories>(options: ClientRegistryOptions<F>): ClientRegistry<F> {
   const { factories, limits } = options;
   assertLimits(limits);
+  // Connections open and close all day here (budget, pool growth): derive each password's SCRAM key once.
+  installScramKeyCache();
   const applicationName = options.applicationName ?? DEFAULT_APPLICATION_NAME;
   const closeWholePools = (options.pressureRelief ?? 'close-connection') === 'close-pool';
   const reportError = (error: unknown): void => {
