@@ -93,6 +93,7 @@ const envSchema = z.object({
   GRAPHQL_JIT: booleanFromEnv.default(false),
   GRAPHQL_JIT_COMPILE_AFTER: positiveInt.max(1000).default(2),
   REQUEST_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  REQUEST_ANONYMOUS_BODY_LIMIT_BYTES: positiveInt.default(65_536),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   CENTRAL_DB_POOL_MAX: positiveInt.default(10),
   CORS_ORIGINS: originList.default([]),
@@ -228,7 +229,14 @@ type Env = z.infer<typeof envSchema>;
 export type Config = Readonly<{
   env: Env['NODE_ENV'];
   isProduction: boolean;
-  http: Readonly<{ port: number; host: string; bodyLimitBytes: number; shutdownTimeoutMs: number }>;
+  http: Readonly<{
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    /** For requests without an Authorization header (sign-in and public reads are small); never above bodyLimitBytes. */
+    anonymousBodyLimitBytes: number;
+    shutdownTimeoutMs: number;
+  }>;
   log: Readonly<{ level: Env['LOG_LEVEL'] }>;
   graphql: Readonly<{ introspection: boolean; sandbox: boolean; /** Execute through graphql-jit (src/graphql-execution/jit-gateway.ts). */ jit: boolean; jitCompileAfter: number }>;
   /** GraphiQL at /graphiql, served from node_modules (works offline): on where Sandbox is. */
@@ -411,7 +419,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return deepFreeze({
     env: e.NODE_ENV,
     isProduction,
-    http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
+      anonymousBodyLimitBytes: Math.min(e.REQUEST_ANONYMOUS_BODY_LIMIT_BYTES, e.REQUEST_BODY_LIMIT_BYTES),
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
     log: { level: e.LOG_LEVEL },
     graphql: { introspection, sandbox: introspection, jit: e.GRAPHQL_JIT, jitCompileAfter: e.GRAPHQL_JIT_COMPILE_AFTER },
     explorer: { graphiql: introspection && !isProduction },

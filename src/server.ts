@@ -239,12 +239,17 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         req.resume();
         return sendGraphQLError(req, res, 415, ErrorCode.BAD_REQUEST, refusal.message, state, {}, refusal.headers);
       }
+      // A caller without a token gets a smaller body: what it may do (sign in, public reads) is
+      // small, and a megabyte of junk stops at the door instead of being decoded, parsed and hashed.
+      const anonymous = req.headers.authorization === undefined;
+      const bodyLimit = anonymous ? config.http.anonymousBodyLimitBytes : config.http.bodyLimitBytes;
       let raw: string;
       try {
-        raw = await readBody(req, config.http.bodyLimitBytes);
+        raw = await readBody(req, bodyLimit);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${config.http.bodyLimitBytes} bytes`, state);
+          const whose = anonymous && bodyLimit < config.http.bodyLimitBytes ? ' (the limit for requests without an Authorization header)' : '';
+          return sendGraphQLError(req, res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body is larger than ${bodyLimit} bytes${whose}`, state, { limitBytes: bodyLimit });
         }
         if (error instanceof BodyNotUtf8Error) {
           return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid UTF-8', state);
@@ -265,9 +270,10 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
     // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
     const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : searchParam(url, 'query');
     if (typeof query === 'string') {
-      const nesting = bracketNesting(query, nestingLimit);
+      const nesting = bracketNesting(query, nestingLimit, limits.maxTokens);
       if (nesting > nestingLimit) {
-        const refusal = queryTooComplex('nesting', nestingLimit, nesting);
+        // Counting stopped at the first bracket past the limit: the true nesting is not known.
+        const refusal = queryTooComplex('nesting', nestingLimit, null);
         return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, state, { ...refusal.extensions, http: undefined });
       }
     }

@@ -84,18 +84,25 @@ describe('cost limits', () => {
     expect(byDepth.body.errors![0]!.extensions!.actual).toBeGreaterThan(12);
   });
 
-  it('refuses the 1 MB anonymous { me { subject subject … } } while parsing (maxTokens)', async () => {
+  it('refuses the 1 MB { me { subject subject … } } while parsing (maxTokens), and anonymously at the door', async () => {
     const query = `{ me { ${'subject '.repeat(120_000)}} }`;
     expect(query.length).toBeGreaterThan(900_000);
-    const { result, ms } = await timed(() => app.gql(query));
+    const { result, ms } = await timed(() => app.gql(query, undefined, auth));
     expect(result.status).toBe(400);
     expect(result.body.errors).toEqual([
       expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens', max: 5000 }) }),
     ]);
     expect(ms).toBeLessThan(5000);
+    // Without a token the body itself is over the anonymous limit: refused before it is decoded or parsed.
+    const anonymous = await app.gql(query);
+    expect(anonymous.status).toBe(413);
+    expect(anonymous.body.errors![0]!.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limitBytes: 65_536 });
+    expect(anonymous.body.errors![0]!.message).toContain('without an Authorization header');
+    // A small anonymous request is not affected.
+    expect((await app.gql('{ serverInfo { version } }')).status).toBe(200);
     // Sixteen at once leave the server answering at once (the issue saw a 23 s stall).
-    const many = await timed(() => Promise.all(Array.from({ length: 16 }, () => app.gql(query))));
-    expect(many.result.every((r) => r.status === 400)).toBe(true);
+    const many = await timed(() => Promise.all(Array.from({ length: 16 }, (_, i) => app.gql(query, undefined, i % 2 === 0 ? auth : undefined))));
+    expect(many.result.every((r) => r.status === 400 || r.status === 413)).toBe(true);
     const live = await timed(() => fetch(`${app.url}/health/live`));
     expect(live.result.status).toBe(200);
     expect(live.ms).toBeLessThan(1000);

@@ -1,4 +1,4 @@
-import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, Lexer, parse, Source, TokenKind, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { bracketNesting, nestingLimitFor } from '../../src/graphql-limits/nesting-guard.js';
 import { DEFAULT_LIST_SIZE, measureOperation } from '../../src/graphql-limits/operation-measure.js';
@@ -60,6 +60,43 @@ describe('bracket nesting guard', () => {
     expect(bracketNesting('{{{{', 10)).toBe(0);
     expect(nestingLimitFor(12)).toBe(64);
     expect(nestingLimitFor(10_000)).toBe(1000);
-    expect(bracketNesting(`{${'a{'.repeat(5000)}b${'}'.repeat(5001)}`, 64)).toBe(5001);
+    // Counting stops at the first bracket past the limit.
+    expect(bracketNesting(`{${'a{'.repeat(5000)}b${'}'.repeat(5001)}`, 64)).toBe(65);
+  });
+
+  it('stops reading once the text holds more tokens than the parser accepts', () => {
+    // Deep nesting after 10 tokens is not reached with maxTokens 10: the parser refuses first.
+    const tail = `{${'a{'.repeat(100)}b${'}'.repeat(101)}`;
+    const long = `{ ${'x '.repeat(20)}}${tail}`;
+    expect(bracketNesting(long, 64)).toBe(65);
+    expect(bracketNesting(long, 64, 10)).toBe(1);
+  });
+
+  it("never stops before the parser would: its token count is at most graphql-js's", () => {
+    // Pieces the count gets exactly (brackets, names, strings, comments) and pieces it under-counts
+    // (numbers, `$`, `:`, `=`, `...`, `@`): with only the first kind, one token too many anywhere fails.
+    const exact = ['{', '}', '(', ')', '[', ']', 'a', 'b1', '_c', '"s{{{"', '"""block {{ \\""" }}"""', '# comment {{\n'];
+    const under = ['x: 1.5e3', '$v: Int = 10', '...F', '@skip', '1e5', '[1, 2]'];
+    for (let seed = 1; seed <= 400; seed++) {
+      let state = seed;
+      const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+      const pieces = seed % 2 === 0 ? exact : [...exact, ...under];
+      const text = Array.from({ length: 5 + Math.floor(random() * 60) }, () => pieces[Math.floor(random() * pieces.length)]).join(' ');
+      const lexer = new Lexer(new Source(text));
+      let real = 0;
+      while (lexer.advance().kind !== TokenKind.EOF) real++;
+      // Then more opening brackets than the text has characters (a new deepest point at the very
+      // end): a parser that accepts exactly all these tokens reads the last bracket, so a scan capped
+      // at that many tokens must reach it too. One token counted too many stops it short.
+      const opening = 2 * text.length + 2;
+      const document = `${text}\n${'{'.repeat(opening)}`;
+      const noLimit = document.length - 1; // (a document no longer than the limit is not scanned)
+      const full = bracketNesting(document, noLimit);
+      // The parser reads the last bracket as token real + opening; capped one below, it refuses
+      // there, so the scan must still have counted that bracket, and stop no earlier.
+      expect(bracketNesting(document, noLimit, real + opening - 1)).toBe(full);
+      // With pieces it counts exactly, one token fewer allowed stops it one bracket sooner.
+      if (pieces === exact) expect(bracketNesting(document, noLimit, real + opening - 2)).toBe(full - 1);
+    }
   });
 });
