@@ -6,26 +6,13 @@
  * env: ABUSE_URL (the server), ABUSE_AUTHORIZATION (a tenant admin's `Bearer …` of the abusing
  * tenant), ABUSE_WORKERS (default 4).
  */
+import { abuses } from './abuses.js';
+
 const url = `${process.env.ABUSE_URL}/graphql`;
 const authorization = process.env.ABUSE_AUTHORIZATION ?? '';
 const workers = Number(process.env.ABUSE_WORKERS ?? 4);
 
-const HEAVY = 'edges { node { id lastName visits { id practitioner { name } } invoices { id lines { id catalogItem { name } } } } }';
-const aliases = (n: number, first: number) => Array.from({ length: n }, (_, i) => `p${i}: patients(first: ${first}) { ${HEAVY} }`).join(' ');
-
-/** Bodies are encoded once: the abuser's own CPU competes with the server's on a small machine. */
-type Abuse = { name: string; body: Uint8Array; headers: Record<string, string> };
-const json = { 'content-type': 'application/json' };
-const encode = (payload: unknown) => new TextEncoder().encode(JSON.stringify(payload));
-const admin = { ...json, authorization };
-const ABUSES: Abuse[] = [
-  { name: '1,000 aliases of patients(first: 100)', body: encode({ query: `{ ${aliases(1000, 100)} }` }), headers: admin },
-  { name: '100 aliases', body: encode({ query: `{ ${aliases(100, 100)} }` }), headers: admin },
-  { name: '5 × patients(first: 100), cost', body: encode({ query: `{ ${aliases(5, 100)} }` }), headers: admin },
-  { name: 'field nested 5,000 deep', body: encode({ query: `{ patients { edges { node { ${'visits { '.repeat(5000)}id${' }'.repeat(5000)} } } } }` }), headers: admin },
-  { name: 'anonymous 1 MB { me { subject … } }', body: encode({ query: `{ me { ${'subject '.repeat(120_000)}} }` }), headers: json },
-  { name: 'forged token', body: encode({ query: '{ me { subject } }' }), headers: { ...json, authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.Zm9yZ2Vk' } },
-];
+const ABUSES = abuses(authorization);
 
 const tally: Record<string, Record<string, number>> = {};
 const latencies: Record<string, number[]> = {};
