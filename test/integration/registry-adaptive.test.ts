@@ -104,6 +104,31 @@ describe('adaptive per-pool cap (DB_POOL_ADAPTIVE)', () => {
     }
   });
 
+  it('without pressure a pool grows with patience: short overlapping statements share its connection, a slow one gets company', async () => {
+    const applicationName = `tg:ada:${runId}:patience`;
+    const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 10, poolGrowAfterMs: 300 }), applicationName });
+    try {
+      const lease = registry.lease(target(hot), 'raw');
+      await lease.client.pool.query('SELECT 1');
+      // Pairs of short statements: the second waits for the first's connection (well under 300 ms).
+      for (let i = 0; i < 20; i++) await Promise.all([lease.client.pool.query('SELECT 1'), lease.client.pool.query('SELECT 1')]);
+      expect(registry.metrics().peakConnections).toBe(1);
+      // Behind a 3 s statement the next checkout waits 300 ms, then its pool opens a second connection.
+      const started = performance.now();
+      const slow = lease.client.pool.query('SELECT pg_sleep(3)');
+      await sleep(50);
+      await lease.client.pool.query('SELECT 1');
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(300);
+      expect(waited).toBeLessThan(2500);
+      expect(registry.metrics().peakConnections).toBe(2);
+      await slow;
+      lease.release();
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('without pressure a pool still grows to poolMax', async () => {
     const registry = createClientRegistry({ factories, limits: limits({ maxConnections: 10 }), applicationName: `tg:ada:${runId}:grow` });
     try {

@@ -71,6 +71,13 @@ type PoolEntry = {
   onDrained: (() => void) | undefined;
   /** Leases, halved every idle sweep: how much the pool is used lately (adaptive eviction). */
   uses: number;
+  /**
+   * Adaptive cap: this busy pool may open more connections (its queue got as long as its
+   * connections, or a checkout waited GROW_AFTER_MS). Cleared by a checkout that finds no queue.
+   */
+  mayGrow: boolean;
+  /** Adaptive cap: the timer that sets `mayGrow` for a queued checkout. */
+  growTimer: NodeJS.Timeout | undefined;
 };
 
 type ClientEntry = {
@@ -272,6 +279,8 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       retired: false,
       onDrained: undefined,
       uses: 0,
+      mayGrow: false,
+      growTimer: undefined,
     };
     // An idle connection losing its server must not crash the process.
     pool.on('error', reportError);
@@ -367,11 +376,24 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
    * pg-pool reads `options.max` each time it decides whether to open a connection: read as 1
    * while the budget is under pressure, a pool holding a connection queues its queries for it
    * instead of taking a slot another database needs for its first one.
+   *
+   * Without pressure a busy pool still grows with patience: only once as many checkouts wait as
+   * it has connections, or once one has waited GROW_AFTER_MS. A new connection costs a backend
+   * start (5–10 ms of PostgreSQL CPU, plus a SCRAM sign-in) and a budget slot for as long as it
+   * lives; the busy one is usually free again within a millisecond. Growing at the first overlap
+   * kept pools growing for tens of seconds under many-tenant traffic (docs/BENCHMARKS.md, budget 400).
    */
+  function allowedConnections(entry: PoolEntry): number {
+    if (budgetUnderPressure()) return 1;
+    // pg-pool may ask twice while serving one checkout: the answer depends on nothing that changes in between.
+    const open = entry.pool.totalCount;
+    return open === 0 || entry.mayGrow ? limits.poolMax : open;
+  }
+
   function capAdaptively(entry: PoolEntry): void {
     const { pool } = entry;
     const options = (pool as unknown as { options: { max: number } }).options;
-    Object.defineProperty(options, 'max', { get: () => (budgetUnderPressure() ? 1 : limits.poolMax), configurable: true, enumerable: true });
+    Object.defineProperty(options, 'max', { get: () => allowedConnections(entry), configurable: true, enumerable: true });
     type Connect = (callback?: (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) => unknown;
     const baseConnect = (pool.connect as Connect).bind(pool);
     const asBusy = (error: Error | undefined): Error | undefined =>
@@ -386,8 +408,32 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
       markClosing(client as unknown as BudgetedClient);
       expired.add(client);
     });
+    // pg-pool decides again when a connection comes back or a checkout arrives; a checkout queued
+    // behind a slow statement gets another look once it has waited GROW_AFTER_MS.
+    const pulse = (pool as unknown as { _pulseQueue?: () => void })._pulseQueue?.bind(pool);
+    const noteCheckout = () => {
+      const waiting = pool.waitingCount;
+      const open = pool.totalCount;
+      if (waiting === 0) entry.mayGrow = false;
+      if (pool.idleCount > 0 || open === 0) return;
+      // This checkout queues. A queue as long as the pool's connections lets it grow now; else it
+      // may once a checkout has waited GROW_AFTER_MS.
+      if (waiting >= open) {
+        entry.mayGrow = true;
+        return;
+      }
+      if (entry.growTimer !== undefined || pulse === undefined) return;
+      entry.growTimer = setTimeout(() => {
+        entry.growTimer = undefined;
+        if (closed || entry.retired || pool.waitingCount === 0) return;
+        entry.mayGrow = true;
+        pulse();
+      }, limits.poolGrowAfterMs ?? GROW_AFTER_MS);
+      entry.growTimer.unref();
+    };
     // pool.query and Prisma's adapter both go through connect().
     (pool as unknown as { connect: Connect }).connect = (callback) => {
+      noteCheckout();
       if (callback) return baseConnect((error, client, done) => callback(asBusy(error), client, done));
       return (baseConnect() as Promise<pg.PoolClient>).catch((error: Error) => {
         throw asBusy(error) ?? error;
@@ -576,6 +622,8 @@ export function createClientRegistry<F extends ClientFactories>(options: ClientR
 
 /** See openPool: how much longer than acquireTimeoutMs pg-pool lets a connect take. */
 const CONNECT_GRACE_MS = 1000;
+/** Adaptive cap: how long a checkout waits for a busy connection before its pool may open another (RegistryLimits.poolGrowAfterMs). */
+const GROW_AFTER_MS = 10;
 
 /** pg-pool's words when a queued connect or a new connection ran out of connectionTimeoutMillis. */
 const POOL_TIMEOUT = /^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/;

@@ -47,6 +47,12 @@ export type RegistryLimits = {
    * before any gets a second. Default false.
    */
   adaptivePoolCap?: boolean;
+  /**
+   * With `adaptivePoolCap`: how long a checkout waits for a busy connection of its pool before the
+   * pool may open another (it also may once as many checkouts wait as it has connections).
+   * Default 10 ms: a backend start costs more than most statements take.
+   */
+  poolGrowAfterMs?: number;
 };
 
 export type RegistryMetrics = {
