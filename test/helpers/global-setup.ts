@@ -4,6 +4,9 @@
  * PostgreSQL: TEST_DATABASE_URL, else DATABASE_URL, else an embedded server started here in a
  * temporary folder. Redis: REDIS_URL, else a `redis-server` on PATH started on a free port, else
  * tests that need Redis fail with a message saying so (they are never skipped).
+ *
+ * Child processes (the CLI suites, second servers) run the build in dist/ when it is current
+ * (helpers/entry.ts): it is rebuilt here first when a source changed since the last build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type TestProject } from 'vitest/node';
+import { build, buildIsCurrent } from '../../scripts/build.mjs';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
 import { migrateTemplate, templateFingerprint } from './template.js';
 
@@ -31,6 +35,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  ensureBuild();
   const cleanups: (() => Promise<void>)[] = [];
   // Short: it goes into database names (with a prefix) that must stay under 63 characters.
   const runId = `r${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
@@ -102,6 +107,20 @@ export default async function setup(project: TestProject) {
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => process.stderr.write(`test cleanup failed: ${String(error)}\n`));
   };
+}
+
+/** Once per test run (both projects call setup): `npm run build` when dist/ is older than its inputs. */
+function ensureBuild(): void {
+  const state = globalThis as { tenantgraphTestBuild?: boolean };
+  if (state.tenantgraphTestBuild || process.env.TEST_CHILD_RUNTIME === 'tsx' || buildIsCurrent()) return;
+  state.tenantgraphTestBuild = true;
+  const started = Date.now();
+  process.stderr.write('test setup: dist/ is older than src/; building it for the child processes (npm run build)\n');
+  if (build() === 0) {
+    process.stderr.write(`test setup: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  } else {
+    process.stderr.write('test setup: the build failed (above); child processes run the sources through tsx instead\n');
+  }
 }
 
 async function provideRedis(): Promise<{ url: string | null; problem: string | null; stop?: () => Promise<void> }> {

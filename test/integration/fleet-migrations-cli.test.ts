@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, mapLimit, type Hierarchy } from '../helpers/tenants.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 let app: TestApp;
 let dir: string;
@@ -23,7 +24,7 @@ const system = { kind: 'system', actor: 'test:fleet-migrations' } as const;
 type Result = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 function spawnCli(args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, nodeArgs('src/cli/main.ts', ...args), {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', MIGRATIONS_DIR: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
