@@ -4,6 +4,9 @@
  * PostgreSQL: TEST_DATABASE_URL, else DATABASE_URL, else an embedded server started here in a
  * temporary folder. Redis: REDIS_URL, else a `redis-server` on PATH started on a free port, else
  * tests that need Redis fail with a message saying so (they are never skipped).
+ *
+ * Child processes (the CLI suites, second servers) run the build in dist/ when it is current
+ * (helpers/entry.ts): it is rebuilt here first when a source changed since the last build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type TestProject } from 'vitest/node';
+import { build, buildIsCurrent } from '../../scripts/build.mjs';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
 import { migrateTemplate, templateFingerprint } from './template.js';
 
@@ -31,6 +35,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  ensureBuild();
   const cleanups: (() => Promise<void>)[] = [];
   // Short: it goes into database names (with a prefix) that must stay under 63 characters.
   const runId = `r${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
@@ -72,17 +77,19 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
+    // Four at a time: a load run leaves hundreds of tenant databases, and a DROP DATABASE mostly
+    // waits (measured here: 6 drops 1.1 s one after another, 0.3 s all at once).
+    const pool = new pg.Pool({ connectionString: adminUrl, max: 4 });
     try {
-      await client.query(`DROP DATABASE IF EXISTS "${testDb}" WITH (FORCE)`);
+      await pool.query(`DROP DATABASE IF EXISTS "${testDb}" WITH (FORCE)`);
       // Tenant databases made by tests carry the run id.
-      const made = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`%${runId}%`]);
-      for (const { datname } of made.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-      const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%${runId}%`]);
-      for (const { rolname } of roles.rows) await client.query(`DROP ROLE IF EXISTS "${rolname}"`);
+      const made = await pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`%${runId}%`]);
+      await inParallel(made.rows.map((row) => row.datname), 4, (datname) => pool.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`));
+      // Roles after the databases (a role that owns a database cannot be dropped).
+      const roles = await pool.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%${runId}%`]);
+      await inParallel(roles.rows.map((row) => row.rolname), 4, (rolname) => pool.query(`DROP ROLE IF EXISTS "${rolname}"`));
     } finally {
-      await client.end();
+      await pool.end();
     }
   });
 
@@ -102,6 +109,20 @@ export default async function setup(project: TestProject) {
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => process.stderr.write(`test cleanup failed: ${String(error)}\n`));
   };
+}
+
+/** Once per test run (both projects call setup): `npm run build` when dist/ is older than its inputs. */
+function ensureBuild(): void {
+  const state = globalThis as { tenantgraphTestBuild?: boolean };
+  if (state.tenantgraphTestBuild || process.env.TEST_CHILD_RUNTIME === 'tsx' || buildIsCurrent()) return;
+  state.tenantgraphTestBuild = true;
+  const started = Date.now();
+  process.stderr.write('test setup: dist/ is older than src/; building it for the child processes (npm run build)\n');
+  if (build() === 0) {
+    process.stderr.write(`test setup: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  } else {
+    process.stderr.write('test setup: the build failed (above); child processes run the sources through tsx instead\n');
+  }
 }
 
 async function provideRedis(): Promise<{ url: string | null; problem: string | null; stop?: () => Promise<void> }> {
@@ -125,6 +146,18 @@ async function provideRedis(): Promise<{ url: string | null; problem: string | n
       child.kill('SIGTERM');
     },
   };
+}
+
+/** Runs `work` on every item, `limit` at a time; every item is tried, then the first failure is thrown. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!).catch((error: unknown) => failures.push(error));
+    }),
+  );
+  if (failures.length > 0) throw failures[0];
 }
 
 function withDatabase(url: string, database: string): string {

@@ -1,6 +1,7 @@
 /** A tenantgraph server in a child process (a real second process, for cross-process behaviour). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { postJson, testEnv, type GqlResult } from './app.js';
+import { scriptArgs } from './entry.js';
 
 export type ServerProcess = {
   port: number;
@@ -21,7 +22,7 @@ const SCRIPT = `
 `;
 
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
+  const child: ChildProcess = spawn(process.execPath, scriptArgs(SCRIPT), {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeTenantTree, type TenantTree } from '../helpers/auth.js';
+import { scriptArgs } from '../helpers/entry.js';
 
 const JWT_SECRET = 'cli-test-secret-cli-test-secret-0123456789';
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
@@ -19,7 +20,7 @@ function runCli(args: string[], options: { stdin?: string; env?: Record<string, 
     await program.parseAsync(['node', 'tenantgraph', ...JSON.parse(process.env.CLI_ARGS)]);
   `;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, scriptArgs(script), {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: inject('databaseUrl'), JWT_SECRET, CLI_ARGS: JSON.stringify(args), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

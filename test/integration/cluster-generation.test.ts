@@ -9,6 +9,7 @@ import { prepareNextYear } from '../../src/tenancy/clusters/cluster-generation.j
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -115,7 +116,7 @@ describe('tenantgraph clusters:generate', () => {
   it('makes the schemas of a group’s clinics with --modules, and exits 2 on bad usage', { timeout: 120_000 }, async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        const child = spawn(process.execPath, nodeArgs('src/cli/main.ts', ...args), {
           env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
           stdio: ['ignore', 'pipe', 'pipe'],
         });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy, mapLimit, type Hierarchy } from '../helpers/tenants.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 let app: TestApp;
 let dir: string;
@@ -23,7 +24,7 @@ const system = { kind: 'system', actor: 'test:fleet-migrations' } as const;
 type Result = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 function spawnCli(args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, nodeArgs('src/cli/main.ts', ...args), {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', MIGRATIONS_DIR: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -54,6 +55,8 @@ function waitForStderr(child: ChildProcess, text: string | RegExp): Promise<void
 }
 
 const tenantFile = (name: string) => path.join(dir, 'tenant', name);
+/** An advisory lock (two-key form, apart from the application's own locks) a test migration waits for. */
+const HOLD = [7301, 3];
 
 /** Columns of `patients` and applied migration names, read from the tenant's own storage. */
 async function stateOf(clinic: ProvisionedTenant): Promise<{ columns: string[]; applied: string[] }> {
@@ -148,13 +151,28 @@ CREATE INDEX patients_nickname_idx ON patients (nickname);\n`,
   });
 
   it('two fleet migrations at once: the second refuses while the first runs, and the first completes', async () => {
-    await writeFile(tenantFile('0003_slow.sql'), 'SELECT pg_sleep(2.5);\nALTER TABLE patients ADD COLUMN slow integer;\n');
-    const first = spawnCli(['tenants:migrate', ...selection(), '--parallel', '1']);
-    await waitForStderr(first.child, 'started fleet migration run');
-    const second = await cli(['tenants:migrate', ...selection(), '--json']);
-    expect(second.code).toBe(1);
-    expect(json(second)).toMatchObject({ ok: false, kind: 'busy', error: expect.stringContaining('another fleet migration is running') });
-    const done = await first.done;
+    // The first run stays running until the second has been refused, whatever the machine's speed:
+    // the file waits for an advisory lock this test holds in the SCHEMA clinics' database (it used
+    // to sleep 2.5 s per tenant, 15 s in all, and hope that was long enough).
+    await writeFile(tenantFile('0003_slow.sql'), `SELECT pg_advisory_xact_lock(${HOLD.join(', ')});\nALTER TABLE patients ADD COLUMN slow integer;\n`);
+    const schemaClinic = clinics.find((clinic) => clinic.isolation === 'SCHEMA')!;
+    let first: ReturnType<typeof spawnCli> | undefined;
+    await app.tenancy.strategyFor(schemaClinic).withStoragePool(schemaClinic, async (pool) => {
+      const holder = await pool.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1, $2)', HOLD);
+        first = spawnCli(['tenants:migrate', ...selection(), '--parallel', '1']);
+        await waitForStderr(first.child, 'started fleet migration run');
+        const second = await cli(['tenants:migrate', ...selection(), '--json']);
+        expect(second.code).toBe(1);
+        expect(json(second)).toMatchObject({ ok: false, kind: 'busy', error: expect.stringContaining('another fleet migration is running') });
+        expect(first.child.exitCode).toBeNull(); // still running: it cannot pass the lock
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock($1, $2)', HOLD).catch(() => undefined);
+        holder.release();
+      }
+    });
+    const done = await first!.done;
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/DONE.*6.*6.*0.*0/s);
     for (const clinic of clinics) expect((await stateOf(clinic)).applied).toContain('0003_slow.sql');

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { loadAccessTokenKeys } from '../../src/tenancy/identification/jwt-secret.js';
 import { verifyAccessToken } from '../../src/tenancy/identification/access-tokens.js';
+import { scriptArgs } from '../helpers/entry.js';
 
 const JWT_SECRET = 'cli-test-secret-cli-test-secret-0123456789';
 const suffix = `${inject('runId')}${Math.random().toString(36).slice(2, 6)}`;
@@ -22,7 +23,7 @@ function runToken(args: string[], env: Record<string, string> = {}): Promise<{ c
     await program.parseAsync(['node', 'tenantgraph', 'token', ...JSON.parse(process.env.TOKEN_ARGS)]);
   `;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, scriptArgs(script), {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { defineTenantJob, openJobQueue, type JobQueue } from '../../src/infra/jobs/index.js';
 import { makeLogger } from '../../src/infra/logger.js';
+import { scriptArgs } from '../helpers/entry.js';
 
 const suffix = `${inject('runId')}${Math.random().toString(36).slice(2, 6)}`;
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
@@ -64,7 +65,7 @@ afterAll(async () => {
 
 it('runs jobs until SIGTERM, then lets the running job finish and exits 0', async () => {
   let stdout = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+  const proc = spawn(process.execPath, scriptArgs(script), {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -12,6 +12,7 @@ import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision
 import { startTestApp, testEnv, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 const METRICS_TOKEN = 'monitor-test-metrics-token-0123456789';
 
@@ -128,7 +129,7 @@ describe('tenants:monitor', () => {
   }, 30_000);
 
   it('without --duration runs until interrupted, then prints the summary and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tenants:monitor', '--interval', '1', '--format', 'json', '--url', app.url, '--metrics-token', METRICS_TOKEN], {
+    const child = spawn(process.execPath, nodeArgs('src/cli/main.ts', 'tenants:monitor', '--interval', '1', '--format', 'json', '--url', app.url, '--metrics-token', METRICS_TOKEN), {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

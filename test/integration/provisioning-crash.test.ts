@@ -11,6 +11,7 @@ import { startTestApp, testEnv, uniqueKey, type TestApp } from '../helpers/app.j
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { awaitProvisioning, makeClinic, makeHierarchy, type Hierarchy } from '../helpers/tenants.js';
 import { until } from '../helpers/until.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 let app: TestApp;
 let hierarchy: Hierarchy;
@@ -180,7 +181,7 @@ describe('a separate `tenantgraph worker`', () => {
       { authorization: `Bearer ${token}` },
     );
     expect(created.body.data?.createTenant.status).toBe('PROVISIONING');
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+    const worker = spawn(process.execPath, nodeArgs('src/cli/main.ts', 'worker'), {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testEnv(), LOG_LEVEL: 'warn', WORKER_POLL_INTERVAL_MS: '100' },
       stdio: ['ignore', 'ignore', 'ignore'],
     });

@@ -5,11 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startTestApp } from '../helpers/app.js';
 import { uniqueName } from '../helpers/database.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 /** Runs `src/main.ts` as `npm start` would, with the given environment; resolves on exit. */
 function runMain(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, nodeArgs('src/main.ts'), {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

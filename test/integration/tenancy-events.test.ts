@@ -1,6 +1,6 @@
 /**
  * Tenancy events across processes, over real HTTP, PostgreSQL and Redis: process A is the test's
- * own server (startTestApp), process B a second server spawned as `node --import tsx src/main.ts`
+ * own server (startTestApp), process B a second server spawned from src/main.ts (built or through tsx: helpers/entry.ts)
  * on the same database and Redis. Nothing is shared in memory between them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { type CachedTenantDirectory, directoryEntryKey, directoryFenceKey } from
 import { type ProvisionedTenant } from '../../src/tenancy/provisioning/provision-tenant.js';
 import { postJson, startTestApp, testEnv, type TestApp } from '../helpers/app.js';
 import { makeClinic, makeHierarchy } from '../helpers/tenants.js';
+import { nodeArgs } from '../helpers/entry.js';
 
 const QUERY = '{ patients { edges { node { id } } } }';
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const port = await freePort();
   processB = await startServer({
     name: 'process B',
-    args: ['--import', 'tsx', 'src/main.ts'],
+    args: nodeArgs('src/main.ts'),
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...testEnv(), PORT: String(port), LOG_LEVEL: 'warn', TENANT_CACHE_TTL_MS: '600000' },
     port,

@@ -191,6 +191,6 @@ describe('the lifecycle CLI', () => {
     expect((await app.central.pool.query('SELECT status FROM tenants WHERE id = $1', [clinicA.id])).rows[0].status).toBe('DELETED');
     expect((await runCli(['tenants:undelete', '--tenant', slug])).code).toBe(0);
     expect((await app.central.pool.query('SELECT status FROM tenants WHERE id = $1', [clinicA.id])).rows[0].status).toBe('ACTIVE');
-    // Eleven CLI processes, each starting tsx and the runtime: ~25 s on a quiet machine, over 60 s on a loaded one.
+    // Eleven CLI processes, each starting the runtime (through tsx when dist/ is stale): ~25 s on a quiet machine with tsx, over 60 s on a loaded one.
   }, 150_000);
 });
