@@ -17,6 +17,7 @@ import pg from 'pg';
 import { type TestProject } from 'vitest/node';
 import { build, buildIsCurrent } from '../../scripts/build.mjs';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres.js';
+import { mapLimit } from '../../src/infra/map-limit.js';
 import { migrateTemplate, templateFingerprint } from './template.js';
 
 declare module 'vitest' {
@@ -150,13 +151,8 @@ async function provideRedis(): Promise<{ url: string | null; problem: string | n
 
 /** Runs `work` on every item, `limit` at a time; every item is tried, then the first failure is thrown. */
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
   const failures: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!).catch((error: unknown) => failures.push(error));
-    }),
-  );
+  await mapLimit(items, limit, (item) => work(item).catch((error: unknown) => failures.push(error)));
   if (failures.length > 0) throw failures[0];
 }
 
