@@ -21,7 +21,7 @@ import { ErrorCode, httpStatusOf, makeFormatError, retryableErrorsPlugin } from 
 import { jitGateway } from './graphql-execution/jit-gateway.js';
 import { armorProtection } from './graphql-limits/armor.js';
 import { withLimitErrors } from './graphql-limits/limit-errors.js';
-import { bracketNesting, nestingLimitFor } from './graphql-limits/nesting-guard.js';
+import { nestingLimitFor, scanQueryText } from './graphql-limits/nesting-guard.js';
 import { operationLimitsPlugin } from './graphql-limits/operation-limits-plugin.js';
 import { queryTooComplex } from './graphql-limits/query-too-complex.js';
 import { InFlightRequests, type Interruption } from './infra/in-flight-requests.js';
@@ -267,15 +267,15 @@ export async function makeServer({ config, logger, schema, context: contextDeps,
         return sendGraphQLError(req, res, 400, ErrorCode.BAD_REQUEST, 'Request body is not valid JSON', state);
       }
     }
-    // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack.
+    // graphql-js parses recursively: refuse deep bracket nesting before it can overflow the stack,
+    // and a document over maxTokens (which the parser would refuse) before Apollo hashes and parses it.
     const query = method === 'POST' ? (body as { query?: unknown } | undefined)?.query : searchParam(url, 'query');
     if (typeof query === 'string') {
-      const nesting = bracketNesting(query, nestingLimit, limits.maxTokens);
-      if (nesting > nestingLimit) {
-        // Counting stopped at the first bracket past the limit: the true nesting is not known.
-        const refusal = queryTooComplex('nesting', nestingLimit, null);
-        return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, state, { ...refusal.extensions, http: undefined });
-      }
+      const scan = scanQueryText(query, nestingLimit, limits.maxTokens);
+      // Counting stops at the limit: the true nesting, or token count, is not known.
+      const refusal =
+        scan.nesting > nestingLimit ? queryTooComplex('nesting', nestingLimit, null) : scan.tooManyTokens ? queryTooComplex('tokens', limits.maxTokens, null) : undefined;
+      if (refusal) return sendGraphQLError(req, res, 400, ErrorCode.QUERY_TOO_COMPLEX, refusal.message, state, { ...refusal.extensions, http: undefined });
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {

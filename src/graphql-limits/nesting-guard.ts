@@ -11,7 +11,8 @@
  * (docs/BENCHMARKS.md, "Abuse"): at the first bracket past the limit, and once the text holds more
  * tokens than the parser's `maxTokens` (the parser refuses the document there, before it can
  * recurse any deeper than what was already scanned). Reading a 1 MB document to its end cost more
- * server CPU than the victim tenant's whole request.
+ * server CPU than the victim tenant's whole request. A document found to hold too many tokens is
+ * refused here too, with the parser's answer, before Apollo hashes and parses it.
  */
 
 /** How deep brackets may nest: enough for any query the depth limit allows, far below a stack overflow. */
@@ -22,19 +23,31 @@ export function nestingLimitFor(maxDepth: number): number {
 const isNameStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95; // A-Z a-z _
 const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 57); // … 0-9
 
+/** What one pass over a query's text found. */
+export type QueryTextScan = {
+  /**
+   * The deepest bracket nesting outside strings and comments, counted only as far as needed: 0
+   * when the document is too short to exceed the limit; `limit + 1` as soon as it exceeds it (the
+   * true depth is not counted further); the deepest seen when the text has more than `maxTokens`
+   * tokens before that.
+   */
+  nesting: number;
+  /**
+   * The text holds more than `maxTokens` tokens: graphql-js would refuse it while parsing, so it
+   * can be refused now, before Apollo hashes and parses it.
+   */
+  tooManyTokens: boolean;
+};
+
 /**
- * The deepest bracket nesting of `query` outside strings and comments, counted only as far as
- * needed: 0 when the document is too short to exceed `limit`; `limit + 1` as soon as it exceeds it
- * (the true depth is not counted further); the deepest seen when the text has more than
- * `maxTokens` tokens before that (the parser stops there).
- *
- * Tokens are under-counted on purpose: only brackets, names and strings, each of which is at
- * least one of graphql-js's tokens (numbers, `$`, `:`, `...` and the like are not counted). So
- * this pass never stops before the point where the parser gives up.
+ * One pass over `query`. Tokens are under-counted on purpose: only brackets, names and strings,
+ * each of which is at least one of graphql-js's tokens (numbers, `$`, `:`, `...` and the like are
+ * not counted). So this pass never stops before the point where the parser gives up, and never
+ * says "too many tokens" of a document the parser would take.
  */
-export function bracketNesting(query: string, limit: number, maxTokens = Number.POSITIVE_INFINITY): number {
-  // A document shorter than the limit cannot nest deeper than it.
-  if (query.length <= limit) return 0;
+export function scanQueryText(query: string, limit: number, maxTokens = Number.POSITIVE_INFINITY): QueryTextScan {
+  // A document shorter than the limit cannot nest deeper than it (its tokens are left to the parser).
+  if (query.length <= limit) return { nesting: 0, tooManyTokens: false };
   let depth = 0;
   let deepest = 0;
   let tokens = 0;
@@ -44,7 +57,7 @@ export function bracketNesting(query: string, limit: number, maxTokens = Number.
     if (c === 123 /* { */ || c === 40 /* ( */ || c === 91 /* [ */) {
       if (++depth > deepest) {
         deepest = depth;
-        if (deepest > limit) return deepest;
+        if (deepest > limit) return { nesting: deepest, tooManyTokens: false };
       }
       tokens++;
     } else if (c === 125 /* } */ || c === 41 /* ) */ || c === 93 /* ] */) {
@@ -72,7 +85,12 @@ export function bracketNesting(query: string, limit: number, maxTokens = Number.
         }
       }
     }
-    if (tokens > maxTokens) return deepest;
+    if (tokens > maxTokens) return { nesting: deepest, tooManyTokens: true };
   }
-  return deepest;
+  return { nesting: deepest, tooManyTokens: false };
+}
+
+/** The nesting part of {@link scanQueryText}. */
+export function bracketNesting(query: string, limit: number, maxTokens = Number.POSITIVE_INFINITY): number {
+  return scanQueryText(query, limit, maxTokens).nesting;
 }

@@ -1,6 +1,6 @@
 import { buildSchema, Lexer, parse, Source, TokenKind, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { bracketNesting, nestingLimitFor } from '../../src/graphql-limits/nesting-guard.js';
+import { bracketNesting, nestingLimitFor, scanQueryText } from '../../src/graphql-limits/nesting-guard.js';
 import { DEFAULT_LIST_SIZE, measureOperation } from '../../src/graphql-limits/operation-measure.js';
 
 const schema = buildSchema(`
@@ -70,6 +70,9 @@ describe('bracket nesting guard', () => {
     const long = `{ ${'x '.repeat(20)}}${tail}`;
     expect(bracketNesting(long, 64)).toBe(65);
     expect(bracketNesting(long, 64, 10)).toBe(1);
+    // ...and says so: the parser would refuse it.
+    expect(scanQueryText(long, 64, 10)).toEqual({ nesting: 1, tooManyTokens: true });
+    expect(scanQueryText(long, 64)).toEqual({ nesting: 65, tooManyTokens: false });
   });
 
   it("never stops before the parser would: its token count is at most graphql-js's", () => {
@@ -95,6 +98,8 @@ describe('bracket nesting guard', () => {
       // The parser reads the last bracket as token real + opening; capped one below, it refuses
       // there, so the scan must still have counted that bracket, and stop no earlier.
       expect(bracketNesting(document, noLimit, real + opening - 1)).toBe(full);
+      // A document the parser takes (exactly at its limit) is never called too long.
+      expect(scanQueryText(document, noLimit, real + opening).tooManyTokens).toBe(false);
       // With pieces it counts exactly, one token fewer allowed stops it one bracket sooner.
       if (pieces === exact) expect(bracketNesting(document, noLimit, real + opening - 2)).toBe(full - 1);
     }
