@@ -15,6 +15,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const PATCHED_VERSION = '7.10.0';
@@ -67,6 +68,6 @@ export function patchPrismaRuntime() {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   for (const line of patchPrismaRuntime()) process.stdout.write(`prisma runtime: ${line}\n`);
 }

@@ -54,7 +54,8 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
 
   const serverIdOf = async (record: { dbServerId?: string | null }) => record.dbServerId ?? (await tenancy.servers.centralServerId());
 
-  async function build(serverId: string, fingerprint: string): Promise<void> {
+  /** One spare of cluster year `year`; `fingerprint` is that year's (storageFingerprint), so the two always agree. */
+  async function build(serverId: string, year: number, fingerprint: string): Promise<void> {
     const spareKey = `${SPARE_KEY_PREFIX}${randomBytes(8).toString('hex')}`;
     const record = spareRecord(tenancy, serverId, spareKey);
     await tenancy.central.query('INSERT INTO schema_spares (db_server_id, key, fingerprint) VALUES ($1, $2, $3)', [serverId, spareKey, fingerprint]);
@@ -68,7 +69,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
         await createTenantRole(pool, record, record.dbUsername, newRolePassword());
         await Promise.all([
           migrate(pool, { label: `tenant:${spareKey}`, schema: record.schemaName, files: tenancy.migrations.tenant, setupSql: schemaPrivilegesSql(record.dbUsername, record.schemaName) }),
-          ensureClusterSchemas(tenancy, record, newTenantClusterYear(), CLUSTER_MODULES, pool),
+          ensureClusterSchemas(tenancy, record, year, CLUSTER_MODULES, pool),
         ]);
       });
       await tenancy.central.query("UPDATE schema_spares SET status = 'READY' WHERE key = $1", [spareKey]);
@@ -107,7 +108,9 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
     const lock = await tryAdvisoryLock(tenancy.central, `tenantgraph:schema-spares:${serverId}`);
     if (!lock) return;
     try {
-      const fingerprint = storageFingerprint(tenancy.migrations, newTenantClusterYear());
+      // One year for every spare of this round and its fingerprint: a round across New Year's midnight stays consistent.
+      const year = newTenantClusterYear();
+      const fingerprint = storageFingerprint(tenancy.migrations, year);
       // Spares of other migrations or years never fit a new tenant: drop them.
       const { rows: stale } = await tenancy.central.query<{ key: string }>(
         "DELETE FROM schema_spares WHERE db_server_id = $1 AND (fingerprint <> $2 OR status = 'BUILDING') RETURNING key",
@@ -116,7 +119,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
       for (const { key } of stale) await dropSpareStorage(tenancy, spareRecord(tenancy, serverId, key));
       await dropOrphans(serverId);
       const { rows } = await tenancy.central.query<{ count: number }>('SELECT count(*)::int AS count FROM schema_spares WHERE db_server_id = $1', [serverId]);
-      for (let have = rows[0]!.count; have < wanted; have++) await build(serverId, fingerprint);
+      for (let have = rows[0]!.count; have < wanted; have++) await build(serverId, year, fingerprint);
     } finally {
       await lock();
     }
@@ -160,7 +163,7 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
       const spare = spareRecord(tenancy, serverId, spareKey);
       const renames = CLUSTER_MODULES.map(
         (module) =>
-          `ALTER SCHEMA ${quoteIdent(tenancy.naming.clusterSchema(spare, module, newTenantClusterYear()))} RENAME TO ${quoteIdent(tenancy.naming.clusterSchema(record, module, newTenantClusterYear()))}`,
+          `ALTER SCHEMA ${quoteIdent(tenancy.naming.clusterSchema(spare, module, year))} RENAME TO ${quoteIdent(tenancy.naming.clusterSchema(record, module, year))}`,
       );
       // One implicit transaction: all of the spare becomes the tenant's, or none of it.
       await storagePool.query(
