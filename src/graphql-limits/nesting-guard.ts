@@ -90,7 +90,3 @@ export function scanQueryText(query: string, limit: number, maxTokens = Number.P
   return { nesting: deepest, tooManyTokens: false };
 }
 
-/** The nesting part of {@link scanQueryText}. */
-export function bracketNesting(query: string, limit: number, maxTokens = Number.POSITIVE_INFINITY): number {
-  return scanQueryText(query, limit, maxTokens).nesting;
-}

@@ -1,6 +1,6 @@
 import { buildSchema, Lexer, parse, Source, TokenKind, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { bracketNesting, nestingLimitFor, scanQueryText } from '../../src/graphql-limits/nesting-guard.js';
+import { nestingLimitFor, scanQueryText } from '../../src/graphql-limits/nesting-guard.js';
 import { DEFAULT_LIST_SIZE, measureOperation } from '../../src/graphql-limits/operation-measure.js';
 
 const schema = buildSchema(`
@@ -48,28 +48,28 @@ describe('operation cost, depth and aliases', () => {
   });
 });
 
-describe('bracket nesting guard', () => {
+describe('query text scan (bracket nesting, tokens)', () => {
   it('counts brackets outside strings and comments', () => {
     const limit = 3;
-    expect(bracketNesting('{ a { b { c { d } } } }', limit)).toBe(4);
-    expect(bracketNesting('{ a(s: "{{{{{{{{") # {{{{{{{{\n { b } }', limit)).toBe(2);
-    expect(bracketNesting('{ a(s: """ {{{{{{{ \\""" {{{{ """) { b } }', limit)).toBe(2);
+    expect(scanQueryText('{ a { b { c { d } } } }', limit).nesting).toBe(4);
+    expect(scanQueryText('{ a(s: "{{{{{{{{") # {{{{{{{{\n { b } }', limit).nesting).toBe(2);
+    expect(scanQueryText('{ a(s: """ {{{{{{{ \\""" {{{{ """) { b } }', limit).nesting).toBe(2);
   });
 
   it('skips short documents and stays far below a stack overflow', () => {
-    expect(bracketNesting('{{{{', 10)).toBe(0);
+    expect(scanQueryText('{{{{', 10).nesting).toBe(0);
     expect(nestingLimitFor(12)).toBe(64);
     expect(nestingLimitFor(10_000)).toBe(1000);
     // Counting stops at the first bracket past the limit.
-    expect(bracketNesting(`{${'a{'.repeat(5000)}b${'}'.repeat(5001)}`, 64)).toBe(65);
+    expect(scanQueryText(`{${'a{'.repeat(5000)}b${'}'.repeat(5001)}`, 64).nesting).toBe(65);
   });
 
   it('stops reading once the text holds more tokens than the parser accepts', () => {
     // Deep nesting after 10 tokens is not reached with maxTokens 10: the parser refuses first.
     const tail = `{${'a{'.repeat(100)}b${'}'.repeat(101)}`;
     const long = `{ ${'x '.repeat(20)}}${tail}`;
-    expect(bracketNesting(long, 64)).toBe(65);
-    expect(bracketNesting(long, 64, 10)).toBe(1);
+    expect(scanQueryText(long, 64).nesting).toBe(65);
+    expect(scanQueryText(long, 64, 10).nesting).toBe(1);
     // ...and says so: the parser would refuse it.
     expect(scanQueryText(long, 64, 10)).toEqual({ nesting: 1, tooManyTokens: true });
     expect(scanQueryText(long, 64)).toEqual({ nesting: 65, tooManyTokens: false });
@@ -94,14 +94,14 @@ describe('bracket nesting guard', () => {
       const opening = 2 * text.length + 2;
       const document = `${text}\n${'{'.repeat(opening)}`;
       const noLimit = document.length - 1; // (a document no longer than the limit is not scanned)
-      const full = bracketNesting(document, noLimit);
+      const full = scanQueryText(document, noLimit).nesting;
       // The parser reads the last bracket as token real + opening; capped one below, it refuses
       // there, so the scan must still have counted that bracket, and stop no earlier.
-      expect(bracketNesting(document, noLimit, real + opening - 1)).toBe(full);
+      expect(scanQueryText(document, noLimit, real + opening - 1).nesting).toBe(full);
       // A document the parser takes (exactly at its limit) is never called too long.
       expect(scanQueryText(document, noLimit, real + opening).tooManyTokens).toBe(false);
       // With pieces it counts exactly, one token fewer allowed stops it one bracket sooner.
-      if (pieces === exact) expect(bracketNesting(document, noLimit, real + opening - 2)).toBe(full - 1);
+      if (pieces === exact) expect(scanQueryText(document, noLimit, real + opening - 2).nesting).toBe(full - 1);
     }
   });
 });
