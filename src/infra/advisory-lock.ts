@@ -52,6 +52,37 @@ export async function tryAdvisoryLock(pool: Pool, key: string): Promise<HeldLock
     client.release();
     return undefined;
   }
+  return heldOn(client, key);
+}
+
+/**
+ * Like tryAdvisoryLock, but waits up to `timeoutMs` for another session to let go of `key`.
+ * Undefined when it did not within that time.
+ */
+export async function waitForAdvisoryLock(pool: Pool, key: string, timeoutMs: number): Promise<HeldLock | undefined> {
+  const client = await lockSessionsOf(pool).connect();
+  try {
+    // Local to a transaction, so the reused session keeps no timeout; the session-level lock outlives the transaction.
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.round(timeoutMs))}ms`]);
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    await client.query('COMMIT');
+  } catch (error) {
+    const timedOut = (error as { code?: string }).code === '55P03'; // lock_not_available
+    const clean = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    // Reused only when it certainly holds nothing: the wait ran out and the transaction ended.
+    client.release(!(clean && timedOut));
+    if (timedOut) return undefined;
+    throw error;
+  }
+  return heldOn(client, key);
+}
+
+/** The release (and liveness check) of the session-level lock `key` that `client` holds. */
+function heldOn(client: PoolClient, key: string): HeldLock {
   let released = false;
   const release = async () => {
     if (released) return;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { closeLockSessions, tryAdvisoryLock } from '../../src/infra/advisory-lock.js';
+import { closeLockSessions, tryAdvisoryLock, waitForAdvisoryLock } from '../../src/infra/advisory-lock.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
 afterAll(async () => {
@@ -56,5 +56,26 @@ describe('tryAdvisoryLock', () => {
       expect(await freeForOthers(key)).toBe(true);
     }
     expect(pids.size).toBe(1);
+  });
+});
+
+describe('waitForAdvisoryLock', () => {
+  it('waits for the holder to let go, and gives up after its timeout', async () => {
+    const key = `test:lock:${randomUUID()}`;
+    const holder = await tryAdvisoryLock(pool, key);
+    expect(holder).toBeDefined();
+
+    const started = performance.now();
+    expect(await waitForAdvisoryLock(pool, key, 200)).toBeUndefined();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+
+    const waiting = waitForAdvisoryLock(pool, key, 5_000);
+    setTimeout(() => void holder!(), 300);
+    const taken = await waiting;
+    expect(taken).toBeDefined();
+    expect(await taken!.held()).toBe(true);
+    expect(await freeForOthers(key)).toBe(false);
+    await taken!();
+    expect(await freeForOthers(key)).toBe(true);
   });
 });
