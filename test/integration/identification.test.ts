@@ -14,6 +14,7 @@ import { identifyRequest, makeIdentifiers } from '../../src/tenancy/identificati
 import { loadAccessTokenKeys, resolveJwtSecret } from '../../src/tenancy/identification/jwt-secret.js';
 import { openTenancyEvents, type TenancyEvents } from '../../src/tenancy/events/index.js';
 import { createTenantDirectory, directoryEntryKey, type CachedTenantDirectory } from '../../src/tenancy/identification/tenant-directory.js';
+import { PgTenantSource } from '../../src/tenancy/identification/tenant-records.js';
 import { testPool } from '../helpers/database.js';
 
 const redisUrl = inject('redisUrl');
@@ -282,6 +283,45 @@ describe('identification against PostgreSQL and Redis', () => {
     expect(await local.findByDomain(name)).toBeUndefined(); // the miss is cached
     await tenantUpdated(ids.clinicC, local);
     expect(chainTarget((await local.findByDomain(name))!).id).toBe(ids.clinicC);
+  });
+});
+
+describe('PgTenantSource', () => {
+  it('answers lookups that arrive together with one statement per kind, each caller its own chain', async () => {
+    const statements: string[] = [];
+    const counting = { query: (sql: string, params: unknown[]) => (statements.push(sql), pool.query(sql, params)) } as unknown as Pick<typeof pool, 'query'>;
+    const source = new PgTenantSource(counting);
+    const unknown = randomUUID();
+    const [a, b, group, missing, bySlug, byDomain, aAgain, noSlug] = await Promise.all([
+      source.find({ by: 'id', value: ids.clinicA }),
+      source.find({ by: 'id', value: ids.clinicB.toUpperCase() }),
+      source.find({ by: 'id', value: ids.group }),
+      source.find({ by: 'id', value: unknown }),
+      source.find({ by: 'slug', value: slug('clinic-b') }),
+      source.find({ by: 'domain', value: `www.${host('clinic-a')}` }),
+      source.find({ by: 'id', value: ids.clinicA }),
+      source.find({ by: 'slug', value: `nobody-${suffix}` }),
+    ]);
+    expect(statements).toHaveLength(3);
+    expect(chainTarget(a!).id).toBe(ids.clinicA);
+    expect(a).toMatchObject({ level: 'TENANT', group: { id: ids.group }, app: { id: ids.app } });
+    expect(chainTarget(b!).id).toBe(ids.clinicB);
+    expect(group).toMatchObject({ level: 'CENTRAL_TENANT', group: { id: ids.group }, app: { id: ids.app } });
+    expect(missing).toBeUndefined();
+    expect(chainTarget(bySlug!).id).toBe(ids.clinicB);
+    expect(chainTarget(byDomain!).id).toBe(ids.clinicA);
+    expect(aAgain).toEqual(a);
+    expect(noSlug).toBeUndefined();
+
+    // Apart in time, apart in statements; a failing statement fails the lookups that shared it, not later ones.
+    expect(chainTarget((await source.find({ by: 'id', value: ids.clinicB }))!).id).toBe(ids.clinicB);
+    expect(statements).toHaveLength(4);
+    let fail = true;
+    const flaky = new PgTenantSource({ query: (sql: string, params: unknown[]) => (fail ? Promise.reject(new Error('central down')) : pool.query(sql, params)) } as unknown as Pick<typeof pool, 'query'>);
+    const failed = await Promise.allSettled([flaky.find({ by: 'id', value: ids.clinicA }), flaky.find({ by: 'id', value: ids.clinicB })]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(chainTarget((await flaky.find({ by: 'id', value: ids.clinicA }))!).id).toBe(ids.clinicA);
   });
 });
 
