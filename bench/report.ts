@@ -141,14 +141,15 @@ export function renderReport(input: ReportInput): string {
       'Cold pass (every tenant\'s first request after the server started, one request per tenant in turn; "cold / warm p50" divides its p50 by the',
       'p50 of the uniform measurement that follows on the same server):',
       '',
-      '| scenario | requests | ok req/s | p50 ms | cold / warm p50 | p99 ms | max ms | failed | peak connections | RSS after |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| scenario | requests | ok req/s | p50 ms | cold / warm p50 | p99 ms | max ms | failed | peak connections | RSS after | server CPU ms/req (warm) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...churns.map((c) => {
         const l = c.cold.load;
         const w = c.cold.window;
         return (
           `| ${c.label} | ${fmt.int(l.responses)} | ${fmt.int(l.okRps)} | ${fmt.ms(l.latencyMs.p50)} | ${fmt.ratio(coldToWarm(c))} | ${fmt.ms(l.latencyMs.p99)} | ${fmt.ms(l.latencyMs.max)} ` +
-          `| ${failures(l)} | ${w.peakRegistryConnections} | ${fmt.mb(w.lastRssBytes ?? Number.NaN)} |`
+          `| ${failures(l)} | ${w.peakRegistryConnections} | ${fmt.mb(w.lastRssBytes ?? Number.NaN)} ` +
+          `| ${cpuPerRequest(w.serverCpuMs, l)} (${cpuPerRequest(c.measured.window.serverCpuMs, c.measured.load)}) |`
         );
       }),
       '',
