@@ -153,6 +153,34 @@ describe('spare SCHEMA storage', () => {
     expect((await app.central.pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${prefix()}${key}_role`])).rowCount).toBe(0);
   });
 
+  it("is not claimed by a run whose cluster years leave out the spare's (created in December, provisioned or retried in January)", async () => {
+    await until('a READY spare', async () => ((await spareRows()).some((row) => row.status === 'READY') ? true : undefined));
+    const before = await spareRows();
+    const spares = makeSchemaSpares(app.tenancy, () => {});
+    const late = uniqueKey('late');
+    const names = app.tenancy.strategyFor({ level: 'TENANT', isolation: 'SCHEMA' }).namesFor(late);
+    const record = { id: '00000000-0000-0000-0000-000000000000', level: 'TENANT' as const, key: late, slug: late, name: late, parentId: null, isolation: 'SCHEMA' as const, ...names, dbServerId: serverId };
+    const state: { spareKey?: string } = {};
+    // The storage pool is never reached: the claim declines before touching storage.
+    const untouched = new Proxy({} as pg.Pool, {
+      get: () => {
+        throw new Error('the claim touched storage');
+      },
+    });
+    expect(await spares.claim(record, record.id, state, untouched, [year - 1])).toBe(false);
+    expect(state.spareKey).toBeUndefined();
+    expect(await spareRows()).toEqual(before);
+    // A run that asked for this year (and another) takes one as usual; the test undoes it by name.
+    const run = await app.central.pool.query<{ id: string }>('SELECT id FROM provisioning_runs ORDER BY created_at DESC LIMIT 1');
+    await app.tenancy.strategyFor(record).withStoragePool(record, async (pool) => {
+      expect(await spares.claim(record, run.rows[0]!.id, state, pool, [year - 1, year])).toBe(true);
+    });
+    expect(state.spareKey).toBe(before.find((row) => row.status === 'READY')!.key);
+    expect(await schemasStartingWith(names.schemaName!)).toEqual([names.schemaName!, ...['emr', 'pos', 'scm'].map((module) => `${names.schemaName!}_${module}_${year}`)].sort());
+    await undoProvisioning(app.tenancy, { ...record, dbUsername: app.tenancy.naming.tenantRole(late) }, state);
+    expect(await schemasStartingWith(names.schemaName!)).toEqual([]);
+  });
+
   it('reserves spare_ keys: no tenant may take one', async () => {
     const token = await app.token({ subject: 'spares-sys', tenantId: null, roles: ['system_admin'] });
     const result = await app.gql(CREATE, { input: { level: 'TENANT', parentId: hierarchy.groups[0]!.id, slug: 'spare-x1', key: 'spare_0123456789abcdef', name: 'x', isolation: 'SCHEMA' } }, {

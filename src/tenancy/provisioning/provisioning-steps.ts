@@ -79,8 +79,8 @@ export const PROVISIONING_STEPS: readonly Step[] = [
     appliesTo: () => true,
     // DATABASE tenants are cloned from the server's template (database-isolation.ts); SCHEMA
     // tenants take a spare when one is ready (schema-spares.ts), its tables made already.
-    run: async ({ tenancy, record, runId, state, spares, storagePool }) => {
-      if (spares && (await spares.claim(record, runId, state, storagePool))) return;
+    run: async ({ tenancy, record, runId, state, spares, storagePool, input }) => {
+      if (spares && (await spares.claim(record, runId, state, storagePool, input.clusterYears))) return;
       await tenancy.strategyFor(record).createStorage(record);
     },
   },

@@ -35,8 +35,11 @@ export type SchemaSpares = {
    * Takes a ready spare for `record` (a SCHEMA tenant) and renames its storage and role to the
    * tenant's; the key goes to the run's state first (`spareKey`). False when there is none (the
    * caller makes the storage itself); either way a replacement is made in the background.
+   * Only a spare of a year the run asked for (`clusterYears`, fixed when the tenant was created):
+   * a run made in December and provisioned or retried in January would otherwise get January's
+   * cluster schemas, which its cluster-schemas step neither asked for nor records.
    */
-  claim(record: ProvisionedTenant, runId: string, state: { spareKey?: string }, storagePool: pg.Pool): Promise<boolean>;
+  claim(record: ProvisionedTenant, runId: string, state: { spareKey?: string }, storagePool: pg.Pool, clusterYears: readonly number[]): Promise<boolean>;
   /** Makes spares until `serverId` has PROVISIONING_SPARES of the current migrations and year; drops stale and orphaned ones. */
   replenish(serverId: string): Promise<void>;
   /**
@@ -141,11 +144,12 @@ export function makeSchemaSpares(tenancy: Tenancy, track: (work: Promise<unknown
       for (const serverId of due) replenishLater(serverId);
       due.clear();
     },
-    async claim(record, runId, state, storagePool) {
+    async claim(record, runId, state, storagePool, clusterYears) {
       if (wanted <= 0 || record.level !== 'TENANT' || record.isolation !== 'SCHEMA') return false;
-      const serverId = await serverIdOf(record);
       // One year for the fingerprint and the names: a claim across New Year's midnight stays whole.
       const year = newTenantClusterYear();
+      if (!clusterYears.includes(year)) return false;
+      const serverId = await serverIdOf(record);
       const spareKey = await inTransaction(tenancy.central, async (client) => {
         const { rows } = await client.query<{ key: string }>(
           `DELETE FROM schema_spares WHERE id = (
