@@ -89,4 +89,3 @@ export function scanQueryText(query: string, limit: number, maxTokens = Number.P
   }
   return { nesting: deepest, tooManyTokens: false };
 }
-
