@@ -17,24 +17,14 @@
  */
 import { quoteIdent } from '../../infra/sql-names.js';
 import { clientSchema, keepText, PG_DATE_OID, rawRead, type TenantClient } from '../../tenancy/level-clients.js';
+import { type Patient } from './patient.type.js';
 
-/** A patient row as the query builder would give it, without the timestamps no answer shows. */
-export type PatientRecord = {
-  id: string;
-  mrn: string;
-  firstName: string;
-  lastName: string;
-  /** A date column: midnight UTC, as Prisma maps `@db.Date`. */
-  birthDate: Date | null;
-  email: string | null;
-  phone: string | null;
-};
-
-type PatientRow = Omit<PatientRecord, 'birthDate'> & { birthDate: string | null };
+/** A row as pg gives it: the date as PostgreSQL's text (see TYPES). */
+type PatientRow = Omit<Patient, 'birthDate'> & { birthDate: string | null };
 
 const COLUMNS = 'id, mrn, first_name AS "firstName", last_name AS "lastName", birth_date AS "birthDate", email, phone';
 const ORDER = 'ORDER BY last_name, first_name, id';
-/** birth_date as PostgreSQL's text, mapped below as Prisma maps a date. */
+/** birth_date as PostgreSQL's text, answered below as the query builder path answers it. */
 const TYPES = keepText(PG_DATE_OID);
 
 /**
@@ -42,15 +32,31 @@ const TYPES = keepText(PG_DATE_OID);
  * The row comparison is the query builder's `a > x OR (a = x AND b > y) OR …` in one condition,
  * under the same collation, and it reads patients_name_idx in order.
  */
-export async function readPatientPage(db: TenantClient, limit: number, after: readonly [lastName: string, firstName: string, id: string] | null): Promise<PatientRecord[]> {
+export async function readPatientPage(db: TenantClient, limit: number, after: readonly [lastName: string, firstName: string, id: string] | null): Promise<Patient[]> {
   const table = `${quoteIdent(clientSchema(db))}.patients`;
   const rows = after
     ? await rawRead<PatientRow>(db, `SELECT ${COLUMNS} FROM ${table} WHERE (last_name, first_name, id) > ($1, $2, $3::uuid) ${ORDER} LIMIT $4`, [after[0], after[1], after[2], limit], TYPES)
     : await rawRead<PatientRow>(db, `SELECT ${COLUMNS} FROM ${table} ${ORDER} LIMIT $1`, [limit], TYPES);
-  return rows.map(toRecord);
+  // The rows become the answer's patients in place: one object per row, no copy.
+  for (const row of rows) row.birthDate = row.birthDate === null ? null : dateAnswer(row.birthDate);
+  return rows;
 }
 
-/** Prisma's mapping of a date's text: `new Date(text)`, midnight UTC (patient-reads used `$queryRaw` before). */
-function toRecord(row: PatientRow): PatientRecord {
-  return { id: row.id, mrn: row.mrn, firstName: row.firstName, lastName: row.lastName, birthDate: row.birthDate === null ? null : new Date(row.birthDate), email: row.email, phone: row.phone };
+/** An ISO date of a four-digit year, the only shape the cheap path below may pass through. */
+const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A date's text as the query builder path answers it: Prisma maps the text with `new Date(text)`
+ * (midnight UTC) and `toPatient` prints that back as YYYY-MM-DD. For a plain four-digit-year
+ * date that round trip gives the text back unchanged, so it is skipped (a Date parse and print
+ * per row were ~1 % of a hot request's CPU); anything else (BC, five-digit years, `infinity`)
+ * takes the round trip, and answers, or fails, exactly as the query builder path does.
+ */
+function dateAnswer(text: string): string {
+  return PLAIN_DATE.test(text) ? text : birthDateAnswer(new Date(text));
+}
+
+/** How a patient's birth date (a date column: midnight UTC) is answered: YYYY-MM-DD. */
+export function birthDateAnswer(date: Date): string {
+  return date.toISOString().slice(0, 10);
 }
