@@ -16,6 +16,7 @@
  *   npx tsx bench/hot-ab.ts 10 3 before=dist/variants/before after=dist/variants/after jit=dist/variants/after,GRAPHQL_JIT=true
  *
  * Uses the bench's hot tenant (`npm run bench` provisions it; this makes it if missing).
+ * `HOT_AB_PROFILE_DIR=DIR`: every build writes a V8 CPU profile there (slower; for where, not how much).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,7 @@ import { benchEnvironment, serverEnv } from './environment.js';
 import { ensureFixtures } from './fixtures.js';
 import { runLoad } from './load.js';
 import { freePort, readProcessCpuMs, startServer, type ServerProcess } from './processes.js';
-import { DEFAULT_REGISTRY, startBaseline } from './servers.js';
+import { DEFAULT_REGISTRY, profileArgs, startBaseline } from './servers.js';
 import { makeTokenMinter } from './tokens.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
       const port = await freePort();
       const server = await startServer({
         name,
-        args: [path.join(root, dist, 'src', 'main.js')],
+        args: [...profileArgs(process.env.HOT_AB_PROFILE_DIR, name), path.join(root, dist, 'src', 'main.js')],
         cwd: root,
         env: serverEnv(bench, port, { ...DEFAULT_REGISTRY, ...env }),
         port,

@@ -17,7 +17,7 @@ export type RegistryOverrides = { DB_MAX_CONNECTIONS: string; DB_POOL_MAX: strin
 export const DEFAULT_REGISTRY: RegistryOverrides = { DB_MAX_CONNECTIONS: '80', DB_POOL_MAX: '5', DB_REGISTRY_MAX_CLIENTS: '1000' };
 
 /** Node flags that write a CPU profile on exit, or none. */
-function profileArgs(profileDir: string | undefined, name: string): string[] {
+export function profileArgs(profileDir: string | undefined, name: string): string[] {
   return profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
 }
 

@@ -35,6 +35,18 @@ class PatientPageEdge {
   }
 }
 
+/** A patient page's info; its end cursor, too, is made only when a query selects it. */
+class PatientPageInfo {
+  constructor(
+    readonly hasNextPage: boolean,
+    private readonly edges: readonly PatientPageEdge[],
+  ) {}
+
+  get endCursor(): string | null {
+    return this.edges.at(-1)?.cursor ?? null;
+  }
+}
+
 /**
  * One page of the tenant's patients, keyset-paginated on (last_name, first_name, id).
  * @param tenantId binds cursors to this tenant
@@ -52,15 +64,7 @@ export async function listPatients(
   const patients = search ? (await searchPatients(db, search, after, take + 1)).map(toPatient) : await readPatientPage(db, take + 1, after);
   const edges: PatientPageEdge[] = [];
   for (let i = 0; i < patients.length && i < take; i++) edges.push(new PatientPageEdge(patients[i]!, tenantId));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: patients.length > take,
-      get endCursor() {
-        return edges.at(-1)?.cursor ?? null;
-      },
-    },
-  };
+  return { edges, pageInfo: new PatientPageInfo(patients.length > take, edges) };
 }
 
 /**
