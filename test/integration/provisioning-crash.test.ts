@@ -150,6 +150,49 @@ describe('SIGKILL and restart', () => {
     expect(after.filter((name) => before.includes(name))).toEqual(before);
   });
 
+  it('a hard delete whose lock session is cut midway is not run twice: recovery waits until its drops have ended, and the tenant is gone', async () => {
+    const victim = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });
+    const neighbour = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });
+    const before = await storageSnapshot();
+    const server = await child({ PROVISIONING_TEST_STEP_DELAY: 'hard-delete=4000' });
+    const token = await app.token({ subject: 'crash-sys', tenantId: null, roles: ['system_admin'] });
+    const deleting = server.gql<{ deleteTenant: { hard: boolean } }>(DELETE, { id: victim.id, confirm: victim.slug }, { authorization: `Bearer ${token}` });
+    await until('storage dropped', async () => {
+      const { rows } = await app.central.pool.query("SELECT status FROM tenants WHERE id = $1 AND status = 'DELETING'", [victim.id]);
+      const exists = await app.tenancy.strategyFor(victim).exists(victim);
+      return rows.length > 0 && !exists ? true : undefined;
+    });
+    // The delete's lock session (not the process) dies while its drops pause; the same process's recovery (every 300 ms)
+    // then finds the delete lock free.
+    const cut = await app.central.pool.query(
+      `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'tenantgraph:lock' AND l.objid = hashtext($1)::oid::bigint`,
+      [`tenantgraph:hard-delete:${victim.id}`],
+    );
+    expect(cut.rowCount).toBe(1);
+    // It waits for the work lock the live delete still holds, instead of dropping alongside it (without the work lock,
+    // nothing ever waits here and this times out).
+    await until(
+      'recovery waiting for the live drops to end',
+      async () => {
+        const { rows } = await app.central.pool.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = hashtext($1)::oid::bigint",
+          [`tenantgraph:hard-delete-work:${victim.id}`],
+        );
+        return rows.length > 0 ? true : undefined;
+      },
+      3_000,
+    );
+    const answer = await deleting;
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data?.deleteTenant.hard).toBe(true);
+    expect((await app.central.pool.query('SELECT 1 FROM tenants WHERE id = $1', [victim.id])).rowCount).toBe(0);
+    const after = await storageSnapshot();
+    expect(after.filter((name) => name.includes(victim.key))).toEqual([]);
+    expect(after.filter((name) => name.includes(neighbour.key))).toEqual(before.filter((name) => name.includes(neighbour.key)));
+    expect((await app.central.pool.query('SELECT status FROM tenants WHERE id = $1', [neighbour.id])).rows[0]?.status).toBe('ACTIVE');
+  });
+
   it('hard delete killed midway (storage dropped, role not yet): after restart everything of that tenant is gone, its neighbour untouched', async () => {
     const victim = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });
     const neighbour = await makeClinic(app.tenancy, hierarchy.groups[0]!, 'DATABASE', { prefix: MARK });

@@ -38,7 +38,7 @@ export function databaseTemplateName(templatePrefix: string, migrations: Migrati
  * CREATE DATABASE instead of replaying migrations; the cluster-schemas step drops what the tenant's
  * plan leaves out. A template is rebuilt when the migrations or the year change (its name carries
  * them), and the templates of other sets are dropped then. Each database server gets its own
- * template, built on its first tenant, under an advisory lock in the central database.
+ * template, built on its first tenant, under an advisory lock in that server's maintenance database.
  */
 export function makeDatabaseIsolation(
   admins: ServerAdmins,
@@ -52,9 +52,10 @@ export function makeDatabaseIsolation(
   const templateReady = new Map<string, Promise<void>>();
 
   async function buildTemplate(admin: ServerAdmin, template: string, year: number): Promise<void> {
-    // The lock lives in the central database: every process provisioning on this server agrees on it.
-    const server = new URL(admin.serverUrl);
-    await withAdvisoryLock(admins.central.centralPool, `tenantgraph:template:${server.host}:${template}`, async () => {
+    // The lock lives in the server's own maintenance database, not the central one: advisory locks
+    // are per database, and every process that builds templates on this server must agree on it,
+    // whichever central database it serves (two installations, or test files with their own).
+    await admin.withDatabase('postgres', (maintenance) => withAdvisoryLock(maintenance, `tenantgraph:template:${template}`, async () => {
       if (await admin.databaseExists(template)) return;
       const building = `${template}_build`;
       await admin.maintenance(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`);
@@ -66,7 +67,7 @@ export function makeDatabaseIsolation(
       // Renamed only once complete: a half-built template is never cloned.
       await admin.maintenance(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(template)}`);
       await dropOldTemplates(admin, template);
-    });
+    }));
   }
 
   /**

@@ -9,7 +9,7 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type TenantCacheStore } from '../../infra/cache/index.js';
 import { type TenantFileStore } from '../../infra/storage/tenant-files.js';
-import { tryAdvisoryLock } from '../../infra/advisory-lock.js';
+import { tryAdvisoryLock, waitForAdvisoryLock } from '../../infra/advisory-lock.js';
 import { dropTenantRole } from '../isolation/tenant-role.js';
 import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
@@ -46,6 +46,15 @@ type Row = LifecycleTenant & {
 const MAX_REASON = 500;
 
 const deleteLockKey = (tenantId: string) => `tenantgraph:hard-delete:${tenantId}`;
+/**
+ * Held, on a second session, for as long as a process runs a hard delete's drops. The delete lock
+ * above says who owns the delete; if its session alone is lost while the process lives on, the
+ * drops still run, and recovery, finding the delete lock free, would run them alongside. So a new
+ * owner also waits for this one: it takes over only once the old owner's drops have ended.
+ */
+const deleteWorkLockKey = (tenantId: string) => `tenantgraph:hard-delete-work:${tenantId}`;
+/** How long a new owner waits for the old owner's drops to end before leaving the delete to a later round. */
+const DELETE_WORK_LOCK_WAIT_MS = 10_000;
 
 const conflict = (message: string, field = 'status') => new AppError(ErrorCode.CONFLICT, message, { details: { field } });
 const badInput = (message: string, field: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { details: { field } });
@@ -203,7 +212,8 @@ export function makeTenantLifecycle(deps: {
      * Hard delete: marks DELETING first (routing treats it as gone; a crash midway leaves a row a
      * worker finishes: finishInterruptedDeletes), then drops storage, role, files and cache, then
      * the row (domains, memberships, runs go with it). Each step is idempotent. The process doing
-     * it holds an advisory lock on the tenant, so recovery never races a live delete.
+     * it holds an advisory lock on the tenant, and a work lock while it drops, so recovery never
+     * races a live delete, not even one whose lock session alone was lost.
      */
     async hardDelete(actor: LifecycleActor, id: string, confirm: string | null): Promise<TenantDeletion> {
       const row = await load(actor, id);
@@ -214,9 +224,15 @@ export function makeTenantLifecycle(deps: {
       const release = await tryAdvisoryLock(pool, deleteLockKey(id));
       if (!release) throw conflict(`Tenant ${row.slug} is being deleted`);
       try {
-        await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
-        await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
-        await dropEverything(row);
+        const work = await waitForAdvisoryLock(pool, deleteWorkLockKey(id), DELETE_WORK_LOCK_WAIT_MS);
+        if (!work) throw conflict(`Tenant ${row.slug} is being deleted`);
+        try {
+          await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
+          await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
+          await dropEverything(row);
+        } finally {
+          await work();
+        }
       } finally {
         await release();
       }
@@ -232,11 +248,20 @@ export function makeTenantLifecycle(deps: {
         const release = await tryAdvisoryLock(pool, deleteLockKey(id));
         if (!release) continue; // a live process is on it
         try {
-          const row = await load({ kind: 'system' }, id).catch(() => undefined);
-          if (row?.status !== 'DELETING') continue;
-          tenancy.logger.warn({ tenantId: id, slug: row.slug }, 'finishing an interrupted hard delete');
-          await dropEverything(row);
-          finished++;
+          const work = await waitForAdvisoryLock(pool, deleteWorkLockKey(id), DELETE_WORK_LOCK_WAIT_MS);
+          if (!work) {
+            tenancy.logger.warn({ tenantId: id }, 'the previous owner of this hard delete is still dropping; trying again later');
+            continue;
+          }
+          try {
+            const row = await load({ kind: 'system' }, id).catch(() => undefined);
+            if (row?.status !== 'DELETING') continue;
+            tenancy.logger.warn({ tenantId: id, slug: row.slug }, 'finishing an interrupted hard delete');
+            await dropEverything(row);
+            finished++;
+          } finally {
+            await work();
+          }
         } finally {
           await release();
         }
