@@ -15,6 +15,14 @@ export function baselineSettings(env: NodeJS.ProcessEnv = process.env): Baseline
   return { databaseUrl, port, poolMax };
 }
 
+/**
+ * How long a baseline keeps an unused connection: as long as tenantgraph keeps an unused pool
+ * (DB_IDLE_TTL_MS, 60 s), longer than the pauses between a server's rounds. With pg's default
+ * 10 s, connections closed while another server was measured, and PostgreSQL's accounting put
+ * their whole lifetime's CPU into that window ("ended backends").
+ */
+export const BASELINE_IDLE_MS = 60_000;
+
 /** Same cursor format as src/resolvers/common/cursor.ts, so the baselines do the same work per row. */
 export function encodeCursor(scopeId: string, position: readonly string[]): string {
   return Buffer.from(JSON.stringify([scopeId, ...position])).toString('base64url');

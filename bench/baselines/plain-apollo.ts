@@ -11,7 +11,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../../src/generated/tenant/client.js';
-import { baselineSettings, encodeCursor } from './baseline-env.js';
+import { BASELINE_IDLE_MS, baselineSettings, encodeCursor } from './baseline-env.js';
 
 const settings = baselineSettings();
 
@@ -42,12 +42,6 @@ const typeDefs = `#graphql
   }
 `;
 
-/**
- * As long as tenantgraph keeps an unused pool (DB_IDLE_TTL_MS, 60 s), longer than the pauses between
- * this server's rounds: with pg's default 10 s its connections closed while another server was being
- * measured, and PostgreSQL's accounting put their whole lifetime's CPU into that window ("ended backends").
- */
-const BASELINE_IDLE_MS = 60_000;
 const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.poolMax, application_name: 'bench:plain-apollo', idleTimeoutMillis: BASELINE_IDLE_MS });
 pool.on('error', () => {}); // an idle connection dropping must not end the baseline
 const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

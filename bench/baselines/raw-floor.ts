@@ -8,15 +8,9 @@
  */
 import http from 'node:http';
 import pg from 'pg';
-import { baselineSettings } from './baseline-env.js';
+import { BASELINE_IDLE_MS, baselineSettings } from './baseline-env.js';
 
 const settings = baselineSettings();
-/**
- * As long as tenantgraph keeps an unused pool (DB_IDLE_TTL_MS, 60 s), longer than the pauses between
- * this server's rounds: with pg's default 10 s its connections closed while another server was being
- * measured, and PostgreSQL's accounting put their whole lifetime's CPU into that window ("ended backends").
- */
-const BASELINE_IDLE_MS = 60_000;
 const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.poolMax, application_name: 'bench:raw-floor', idleTimeoutMillis: BASELINE_IDLE_MS });
 pool.on('error', () => {});
 

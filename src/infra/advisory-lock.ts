@@ -81,6 +81,39 @@ export async function waitForAdvisoryLock(pool: Pool, key: string, timeoutMs: nu
   return heldOn(client, key);
 }
 
+/** How long a new owner waits for the previous owner's work to end (see takeOwnership). */
+export const WORK_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Ownership of long work (a provisioning, a hard delete) that a lost lock session cannot make run
+ * twice. `ownerKey` names the owner: taken without waiting, and free once its session ends, so
+ * recovery takes over the work of a process that died. A session can also end alone while its
+ * process still works; so the owner holds `workKey` on a second session as well, and a new owner
+ * waits up to `waitMs` for it: it takes over only once the old owner's step has ended.
+ * 'owned': another session owns the work; 'finishing': a previous owner was still at it when the
+ * wait ran out. The lock answered is the owner's (`held()` checks its session); calling it lets go of both.
+ */
+export async function takeOwnership(pool: Pool, ownerKey: string, workKey: string, waitMs = WORK_LOCK_WAIT_MS): Promise<HeldLock | 'owned' | 'finishing'> {
+  const owner = await tryAdvisoryLock(pool, ownerKey);
+  if (!owner) return 'owned';
+  let work: HeldLock | undefined;
+  try {
+    work = await waitForAdvisoryLock(pool, workKey, waitMs);
+  } finally {
+    if (!work) await owner();
+  }
+  if (!work) return 'finishing';
+  const held = work;
+  const release = async () => {
+    try {
+      await held();
+    } finally {
+      await owner();
+    }
+  };
+  return Object.assign(release, { held: owner.held });
+}
+
 /** The release (and liveness check) of the session-level lock `key` that `client` holds. */
 function heldOn(client: PoolClient, key: string): HeldLock {
   let released = false;

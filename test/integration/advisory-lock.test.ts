@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { closeLockSessions, tryAdvisoryLock, waitForAdvisoryLock } from '../../src/infra/advisory-lock.js';
+import { closeLockSessions, takeOwnership, tryAdvisoryLock, waitForAdvisoryLock } from '../../src/infra/advisory-lock.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
 afterAll(async () => {
@@ -77,5 +77,34 @@ describe('waitForAdvisoryLock', () => {
     expect(await freeForOthers(key)).toBe(false);
     await taken!();
     expect(await freeForOthers(key)).toBe(true);
+  });
+});
+
+describe('takeOwnership', () => {
+  it('is refused while another session owns the work, waits for a previous owner still at work, and lets go of both locks', async () => {
+    const owner = `test:owner:${randomUUID()}`;
+    const work = `test:work:${randomUUID()}`;
+    const first = await takeOwnership(pool, owner, work, 200);
+    expect(typeof first).toBe('function');
+    expect(await takeOwnership(pool, owner, work, 200)).toBe('owned');
+
+    // The first owner's session ends alone (its lock with it); its work lock is still held: a new owner waits, then gives up.
+    const ownerSession = await pool.query<{ pid: number }>(
+      "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objid = hashtext($1)::oid::bigint",
+      [owner],
+    );
+    await pool.query('SELECT pg_terminate_backend($1)', [ownerSession.rows[0]!.pid]);
+    expect(await takeOwnership(pool, owner, work, 200)).toBe('finishing');
+    expect(await freeForOthers(owner)).toBe(true); // the refused one kept nothing
+
+    await (first as Exclude<typeof first, string>)(); // the first owner stops: its work lock goes
+    const second = await takeOwnership(pool, owner, work, 200);
+    expect(typeof second).toBe('function');
+    const held = second as Exclude<typeof second, string>;
+    expect(await held.held()).toBe(true);
+    await held();
+    expect(await held.held()).toBe(false);
+    expect(await freeForOthers(owner)).toBe(true);
+    expect(await freeForOthers(work)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@
 import { AppError, ErrorCode } from '../../errors/index.js';
 import { type TenantCacheStore } from '../../infra/cache/index.js';
 import { type TenantFileStore } from '../../infra/storage/tenant-files.js';
-import { tryAdvisoryLock, waitForAdvisoryLock } from '../../infra/advisory-lock.js';
+import { takeOwnership } from '../../infra/advisory-lock.js';
 import { dropTenantRole } from '../isolation/tenant-role.js';
 import { UUID_PATTERN, type Isolation, type TenantLevelName, type TenantStatus } from '../model.js';
 import { type Tenancy } from '../tenancy.js';
@@ -45,16 +45,9 @@ type Row = LifecycleTenant & {
 
 const MAX_REASON = 500;
 
+/** Who owns a hard delete, and (held while it drops) its work lock: see takeOwnership. */
 const deleteLockKey = (tenantId: string) => `tenantgraph:hard-delete:${tenantId}`;
-/**
- * Held, on a second session, for as long as a process runs a hard delete's drops. The delete lock
- * above says who owns the delete; if its session alone is lost while the process lives on, the
- * drops still run, and recovery, finding the delete lock free, would run them alongside. So a new
- * owner also waits for this one: it takes over only once the old owner's drops have ended.
- */
 const deleteWorkLockKey = (tenantId: string) => `tenantgraph:hard-delete-work:${tenantId}`;
-/** How long a new owner waits for the old owner's drops to end before leaving the delete to a later round. */
-const DELETE_WORK_LOCK_WAIT_MS = 10_000;
 
 const conflict = (message: string, field = 'status') => new AppError(ErrorCode.CONFLICT, message, { details: { field } });
 const badInput = (message: string, field: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { details: { field } });
@@ -221,20 +214,14 @@ export function makeTenantLifecycle(deps: {
       if (row.status === 'PROVISIONING') throw conflict(`Tenant ${row.slug} is being provisioned`);
       const children = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants WHERE parent_id = $1', [id]);
       if (children.rows[0]!.n > 0) throw conflict(`Tenant ${row.slug} has tenants below it (deleted or not); hard-delete them first`, 'id');
-      const release = await tryAdvisoryLock(pool, deleteLockKey(id));
-      if (!release) throw conflict(`Tenant ${row.slug} is being deleted`);
+      const lock = await takeOwnership(pool, deleteLockKey(id), deleteWorkLockKey(id));
+      if (typeof lock === 'string') throw conflict(`Tenant ${row.slug} is being deleted`);
       try {
-        const work = await waitForAdvisoryLock(pool, deleteWorkLockKey(id), DELETE_WORK_LOCK_WAIT_MS);
-        if (!work) throw conflict(`Tenant ${row.slug} is being deleted`);
-        try {
-          await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
-          await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
-          await dropEverything(row);
-        } finally {
-          await work();
-        }
+        await pool.query("UPDATE tenants SET status = 'DELETING', updated_at = now() WHERE id = $1", [id]);
+        await tenancy.events.publish({ type: 'TenantStatusChanged', tenantId: id, from: row.status, to: 'DELETING' });
+        await dropEverything(row);
       } finally {
-        await release();
+        await lock();
       }
       tenancy.logger.info({ tenantId: id, slug: row.slug }, 'tenant hard-deleted');
       return { id, slug: row.slug, hard: true, restorableUntil: null };
@@ -245,25 +232,20 @@ export function makeTenantLifecycle(deps: {
       const { rows } = await pool.query<{ id: string }>("SELECT id FROM tenants WHERE status = 'DELETING'");
       let finished = 0;
       for (const { id } of rows) {
-        const release = await tryAdvisoryLock(pool, deleteLockKey(id));
-        if (!release) continue; // a live process is on it
+        const lock = await takeOwnership(pool, deleteLockKey(id), deleteWorkLockKey(id));
+        if (lock === 'owned') continue; // a live process is on it
+        if (lock === 'finishing') {
+          tenancy.logger.warn({ tenantId: id }, 'the previous owner of this hard delete is still dropping; trying again later');
+          continue;
+        }
         try {
-          const work = await waitForAdvisoryLock(pool, deleteWorkLockKey(id), DELETE_WORK_LOCK_WAIT_MS);
-          if (!work) {
-            tenancy.logger.warn({ tenantId: id }, 'the previous owner of this hard delete is still dropping; trying again later');
-            continue;
-          }
-          try {
-            const row = await load({ kind: 'system' }, id).catch(() => undefined);
-            if (row?.status !== 'DELETING') continue;
-            tenancy.logger.warn({ tenantId: id, slug: row.slug }, 'finishing an interrupted hard delete');
-            await dropEverything(row);
-            finished++;
-          } finally {
-            await work();
-          }
+          const row = await load({ kind: 'system' }, id).catch(() => undefined);
+          if (row?.status !== 'DELETING') continue;
+          tenancy.logger.warn({ tenantId: id, slug: row.slug }, 'finishing an interrupted hard delete');
+          await dropEverything(row);
+          finished++;
         } finally {
-          await release();
+          await lock();
         }
       }
       return finished;

@@ -18,7 +18,7 @@
  * takes over once the old owner's step has ended and the old owner has stopped (at its next check).
  * Left: if both sessions end while the process lives, its step in flight can still race the new owner.
  */
-import { tryAdvisoryLock, waitForAdvisoryLock, type HeldLock } from '../../infra/advisory-lock.js';
+import { takeOwnership, type HeldLock } from '../../infra/advisory-lock.js';
 import { inTransaction } from '../../infra/db-transaction.js';
 import { type Tenancy } from '../tenancy.js';
 import { type ProvisionedTenant } from './provision-tenant.js';
@@ -43,20 +43,16 @@ export type DriverDeps = {
 export const provisionLockKey = (tenantId: string) => `tenantgraph:provision:${tenantId}`;
 /** Held by whoever runs the tenant's provisioning steps (see above). */
 export const provisionWorkLockKey = (tenantId: string) => `tenantgraph:provision-work:${tenantId}`;
-/** How long a new owner waits for the old owner's step to end before leaving the tenant to a later try (recovery runs again). */
-const WORK_LOCK_WAIT_MS = 10_000;
 
 export async function driveProvisioning(deps: DriverDeps, tenantId: string): Promise<DriveResult> {
   const { tenancy } = deps;
-  const lock = await tryAdvisoryLock(tenancy.central, provisionLockKey(tenantId));
-  if (!lock) return { outcome: 'busy' };
-  let work: HeldLock | undefined;
+  const lock = await takeOwnership(tenancy.central, provisionLockKey(tenantId), provisionWorkLockKey(tenantId));
+  if (lock === 'owned') return { outcome: 'busy' };
+  if (lock === 'finishing') {
+    tenancy.logger.warn({ tenantId }, 'the previous owner of this provisioning is still finishing a step; trying again later');
+    return { outcome: 'busy' };
+  }
   try {
-    work = await waitForAdvisoryLock(tenancy.central, provisionWorkLockKey(tenantId), WORK_LOCK_WAIT_MS);
-    if (!work) {
-      tenancy.logger.warn({ tenantId }, 'the previous owner of this provisioning is still finishing a step; trying again later');
-      return { outcome: 'busy' };
-    }
     for (;;) {
       const run = await latestRun(tenancy.central, tenantId);
       if (!run || run.status === 'ACTIVE' || run.status === 'FAILED') return { outcome: 'nothing' };
@@ -75,7 +71,6 @@ export async function driveProvisioning(deps: DriverDeps, tenantId: string): Pro
       await insertRun(tenancy.central, tenantId, run.attempt + 1, run.input);
     }
   } finally {
-    await work?.();
     await lock();
   }
 }
