@@ -5,8 +5,9 @@
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { closeLockSessions, takeOwnership, tryAdvisoryLock, waitForAdvisoryLock } from '../../src/infra/advisory-lock.js';
+import { until } from '../helpers/until.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
 afterAll(async () => {
@@ -86,6 +87,10 @@ describe('takeOwnership', () => {
     const work = `test:work:${randomUUID()}`;
     const first = await takeOwnership(pool, owner, work, 200);
     expect(typeof first).toBe('function');
+    // Whatever fails below, the sessions go back, so afterAll's closeLockSessions does not wait for them.
+    onTestFinished(async () => {
+      if (typeof first !== 'string') await first();
+    });
     expect(await takeOwnership(pool, owner, work, 200)).toBe('owned');
 
     // The first owner's session ends alone (its lock with it); its work lock is still held: a new owner waits, then gives up.
@@ -94,6 +99,8 @@ describe('takeOwnership', () => {
       [owner],
     );
     await pool.query('SELECT pg_terminate_backend($1)', [ownerSession.rows[0]!.pid]);
+    // pg_terminate_backend only signals: the lock goes once that backend has exited.
+    await until('the owner session gone', async () => ((await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [ownerSession.rows[0]!.pid])).rowCount === 0 ? true : undefined));
     expect(await takeOwnership(pool, owner, work, 200)).toBe('finishing');
     expect(await freeForOthers(owner)).toBe(true); // the refused one kept nothing
 
